@@ -1,0 +1,1 @@
+"""Vector core of the reference server: catalog, filter expressions, exact search kernel."""

@@ -1,0 +1,78 @@
+"""Search kernel vs brute-force numpy (Hypothesis, derandomized), including chunked paths."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from reference.domain.vector import kernel
+from reference.domain.vector.columns import VectorColumn
+
+
+def _oracle(data: np.ndarray, queries: np.ndarray, metric: str) -> np.ndarray:
+    x, q = data.astype(np.float64), queries.astype(np.float64)
+    if metric == "L2":
+        return ((q[:, None, :] - x[None, :, :]) ** 2).sum(axis=2)
+    if metric == "IP":
+        return -(q @ x.T)
+    xn = np.linalg.norm(x, axis=1)
+    qn = np.linalg.norm(q, axis=1)
+    return -(q @ x.T) / np.outer(qn, xn)
+
+
+@settings(max_examples=60, derandomize=True, deadline=None)
+@given(
+    n=st.integers(1, 400),
+    dim=st.integers(2, 16),
+    nq=st.integers(1, 5),
+    k=st.integers(1, 50),
+    metric=st.sampled_from(["L2", "IP", "COSINE"]),
+    seed=st.integers(0, 2**16),
+    delete_fraction=st.sampled_from([0.0, 0.3, 0.95]),
+)
+def test_kernel_matches_bruteforce(n, dim, nq, k, metric, seed, delete_fraction) -> None:
+    rng = np.random.default_rng(seed)
+    data = rng.normal(size=(n, dim)).astype(np.float32) + 0.1
+    queries = rng.normal(size=(nq, dim)).astype(np.float32)
+    column = VectorColumn(dim)
+    column.chunk_rows = 97  # force several chunks and the cross-chunk merge
+    column.append(data[: n // 2])
+    column.append(data[n // 2 :])
+    valid = rng.random(n) >= delete_fraction
+    top = kernel.search(column.chunks(), queries, metric, k, valid, fetch=column.rows)
+    keys = _oracle(data, queries, metric)
+    keys[:, ~valid] = np.inf
+    for q in range(nq):
+        expected_count = min(k, int(valid.sum()))
+        assert top.counts[q] == expected_count
+        got = top.rows[q, :expected_count]
+        assert valid[got].all()
+        want_keys = np.sort(keys[q])[:expected_count]
+        got_keys = keys[q, got]
+        np.testing.assert_allclose(got_keys, want_keys, rtol=1e-4, atol=1e-4)
+        dist = top.distances[q, :expected_count]
+        expected = got_keys if metric == "L2" else -got_keys
+        np.testing.assert_allclose(dist, expected, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("metric", ["L2", "IP", "COSINE"])
+def test_threshold_preselection_path_exact(metric: str) -> None:
+    # large enough block (nq * n > 2^18) to take the block-minimum pre-selection path
+    rng = np.random.default_rng(5)
+    data = rng.random((20000, 16), dtype=np.float32)
+    queries = rng.random((20, 16), dtype=np.float32)
+    column = VectorColumn(16)
+    column.append(data)
+    top = kernel.search(column.chunks(), queries, metric, 10, None, fetch=column.rows)
+    keys = _oracle(data, queries, metric)
+    want = np.argsort(keys, axis=1, kind="stable")[:, :10]
+    np.testing.assert_array_equal(np.sort(top.rows, axis=1), np.sort(want, axis=1))
+
+
+def test_ties_are_returned_as_lowest_rows() -> None:
+    column = VectorColumn(2)
+    column.append(np.ones((50, 2), np.float32))
+    top = kernel.search(column.chunks(), np.ones((1, 2), np.float32), "L2", 5)
+    assert top.rows[0].tolist() == [0, 1, 2, 3, 4]
