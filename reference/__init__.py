@@ -1,0 +1,1 @@
+"""Reference Milvus server: the Milvus gRPC protocol with documented authentication semantics."""

@@ -1,0 +1,71 @@
+"""Composition root: builds the domain services and storage from a ServerConfig."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from typing import TYPE_CHECKING, Any
+
+from reference.domain.authn import Authenticator, CredentialVerifier
+from reference.domain.credentials import CredentialService
+from reference.domain.errors import StatusError
+from reference.domain.password_hash import PasswordHasher
+from reference.domain.profile import load_profile
+from reference.storage.database import Database
+from reference.storage.users import UserRepository
+
+if TYPE_CHECKING:
+    from reference.wire.server import ServerConfig
+
+LOCK_FILE = ".milvus-reference.lock"
+
+
+class StartupError(RuntimeError):
+    """The server cannot start with this configuration (message is for the operator)."""
+
+
+class Application:
+    def __init__(self, config: ServerConfig) -> None:
+        self.config = config
+        self.profile = load_profile(config.profile)
+        config.data_dir.mkdir(parents=True, exist_ok=True)
+        self._lock_fd = _lock_data_dir(config.data_dir / LOCK_FILE)
+        self.database = Database(config.data_dir)
+        self.store = UserRepository(self.database)
+        hasher = PasswordHasher()
+        verifier = CredentialVerifier(self.store, hasher)
+        self.authenticator = Authenticator(self.profile, verifier, enabled=config.auth_enabled)
+        self.credentials = CredentialService(
+            self.profile, self.store, hasher, verifier, super_users=config.super_users
+        )
+        try:
+            self.root_created = self.credentials.ensure_root(config.root_password)
+        except StatusError as error:
+            self.close()
+            raise StartupError(f"invalid --root-password: {error.reason}") from None
+        self.vectors: Any = self._build_vectors()
+
+    def _build_vectors(self) -> Any:
+        """VECTOR HOOK: the vector core's catalog, persisted under `<data-dir>/vectors`."""
+        from reference.domain.vector.service import VectorService
+        from reference.storage.vectors import VectorStorage
+
+        return VectorService(VectorStorage(self.config.data_dir))
+
+    def close(self) -> None:
+        closer = getattr(getattr(self, "vectors", None), "close", None)
+        if callable(closer):
+            closer()
+        self.database.close()
+        os.close(self._lock_fd)
+
+
+def _lock_data_dir(path: os.PathLike[str]) -> int:
+    """Two servers on one data dir would corrupt each other's view; refuse the second."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise StartupError(f"data directory is in use by another server: {path}") from None
+    return fd

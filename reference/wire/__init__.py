@@ -1,0 +1,1 @@
+"""Translation between the Milvus gRPC protocol and the domain."""
