@@ -78,8 +78,12 @@ class CredentialService:
         self, caller: Principal, username: str, old_password_b64: str, new_password_b64: str
     ) -> None:
         self._authorize(caller, "update", username)
-        old_password = decode_password(self.profile, old_password_b64, old=True)
-        new_password = decode_password(self.profile, new_password_b64)
+        old_password = decode_password(
+            self.profile, old_password_b64, failure="old_password_decode"
+        )
+        new_password = decode_password(
+            self.profile, new_password_b64, failure="new_password_decode"
+        )
         validate_password(self.profile, new_password)
         # Super users skip the old-password check; only a verified identity counts, so with
         # authentication off a claimed name grants nothing (unlike observed §7).

@@ -24,6 +24,7 @@ REQUIRED_ERRORS: Mapping[str, frozenset[str]] = {
     "password_length": frozenset({"length", "min", "max"}),
     "password_decode": frozenset({"detail"}),
     "old_password_decode": frozenset({"detail"}),
+    "new_password_decode": frozenset({"detail"}),
     "password_not_utf8": frozenset(),
     "password_hash_limit": frozenset(),
     "user_exists": frozenset({"username"}),

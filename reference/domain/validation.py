@@ -57,13 +57,15 @@ def _units(profile: Profile, text: str) -> list[tuple[str, int]]:
     return [(chr(b), b) for b in text.encode("utf-8", "surrogatepass")]
 
 
-def decode_password(profile: Profile, encoded: str, *, old: bool = False) -> bytes:
-    """Decode a base64 wire password (observed §4.1); failures are 65535-style statuses."""
+def decode_password(profile: Profile, encoded: str, *, failure: str = "password_decode") -> bytes:
+    """Decode a base64 wire password (observed §4.1); failures are 65535-style statuses.
+
+    `failure` names the profile message: Milvus words the create and update paths differently.
+    """
     try:
         return go_base64.decode(encoded)
     except go_base64.GoBase64Error as exc:
-        kind = "old_password_decode" if old else "password_decode"
-        raise status_error(profile, kind, detail=str(exc)) from None
+        raise status_error(profile, failure, detail=str(exc)) from None
 
 
 def validate_password(profile: Profile, password: bytes) -> None:

@@ -300,7 +300,19 @@ def test_update_old_password_must_be_base64(root: UserWire, wire: Wire) -> None:
     assert wire.call("UpdateCredential", request, *ROOT).triple() == (
         65535,
         UNEXPECTED,
-        "decode old password fail: illegal base64 data at input byte 0",
+        "decode old password failed: illegal base64 data at input byte 0",
+    )
+
+
+def test_update_new_password_must_be_base64(root: UserWire, wire: Wire) -> None:
+    # observed: the update path says "failed" where CreateCredential says "fail"
+    request = milvus_pb2.UpdateCredentialRequest(
+        username="root", oldPassword="TWlsdnVz", newPassword="%%%"
+    )
+    assert wire.call("UpdateCredential", request, *ROOT).triple() == (
+        65535,
+        UNEXPECTED,
+        "decode password failed: illegal base64 data at input byte 0",
     )
 
 
