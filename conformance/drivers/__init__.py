@@ -1,0 +1,1 @@
+"""Drivers: how the suite talks to a target (raw gRPC `wire`, pymilvus `sdk`)."""

@@ -1,0 +1,27 @@
+"""Pure oracles: (profile parameters, input) -> expected Verdict. No I/O, no target access."""
+
+from conformance.oracle.auth_header import auth_verdict, basic_metadata, std_b64decode
+from conformance.oracle.lifecycle import create_verdict, delete_verdict, reset_verdict
+from conformance.oracle.params import ProfileParams, load_params
+from conformance.oracle.passwords import password_accepted, password_verdict
+from conformance.oracle.usernames import go_trim_space, stored_name, username_verdict
+from conformance.oracle.verdict import Verdict, mismatch, outcome_class
+
+__all__ = [
+    "ProfileParams",
+    "Verdict",
+    "auth_verdict",
+    "basic_metadata",
+    "create_verdict",
+    "delete_verdict",
+    "go_trim_space",
+    "load_params",
+    "mismatch",
+    "outcome_class",
+    "password_accepted",
+    "password_verdict",
+    "reset_verdict",
+    "std_b64decode",
+    "stored_name",
+    "username_verdict",
+]
