@@ -1,4 +1,8 @@
-"""Load and validate the clause catalogue (conformance/clauses.yaml)."""
+"""Load and validate the clause catalogue: every conformance/clauses*.yaml file, merged.
+
+One file per area (auth in clauses.yaml, vector core, REST) keeps each file reviewable; ids stay
+unique across all of them.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,8 @@ from typing import Any, Literal
 
 import yaml
 
-CATALOGUE_PATH = Path(__file__).resolve().parent / "clauses.yaml"
+CATALOGUE_DIR = Path(__file__).resolve().parent
+CATALOGUE_PATH = CATALOGUE_DIR / "clauses.yaml"
 CLAUSE_ID = re.compile(r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$")
 KNOWN_CAPABILITIES = frozenset({"fresh", "restart", "auth_off", "management_port"})
 REQUIRED = ("id", "section", "kind", "must", "params")
@@ -77,9 +82,26 @@ def parse_catalogue(data: Any) -> dict[str, Clause]:
     return clauses
 
 
-def load_catalogue(path: Path = CATALOGUE_PATH) -> dict[str, Clause]:
-    with path.open(encoding="utf-8") as fh:
-        return parse_catalogue(yaml.safe_load(fh))
+def catalogue_files() -> list[Path]:
+    """The packaged catalogue files, the auth catalogue first."""
+    others = sorted(p for p in CATALOGUE_DIR.glob("clauses*.yaml") if p != CATALOGUE_PATH)
+    return [CATALOGUE_PATH, *others]
+
+
+def load_catalogue(path: Path | None = None) -> dict[str, Clause]:
+    """One file when `path` is given, else every packaged catalogue file merged."""
+    merged: dict[str, Clause] = {}
+    for file in [path] if path is not None else catalogue_files():
+        with file.open(encoding="utf-8") as fh:
+            try:
+                clauses = parse_catalogue(yaml.safe_load(fh))
+            except CatalogueError as exc:
+                raise CatalogueError(f"{file.name}: {exc}") from None
+        clash = sorted(set(clauses) & set(merged))
+        if clash:
+            raise CatalogueError(f"{file.name}: clause ids already defined: {', '.join(clash)}")
+        merged.update(clauses)
+    return merged
 
 
 @cache

@@ -71,3 +71,32 @@ def test_duplicate_ids_rejected() -> None:
 def test_unknown_reference_rejected() -> None:
     with pytest.raises(CatalogueError, match="NOPE-X"):
         check_references(["NOPE-X"])
+
+
+def test_catalogue_merges_every_area_file_and_rejects_ids_defined_twice(
+    tmp_path, monkeypatch
+) -> None:
+    import conformance.catalogue as cat
+
+    entry = (
+        "  - id: {id}\n    section: Limitations\n    kind: doc\n"
+        "    must: A server MUST do it.\n    params: []\n"
+    )
+    (tmp_path / "clauses.yaml").write_text("clauses:\n" + entry.format(id="AUTH-ONE"))
+    (tmp_path / "clauses_more.yaml").write_text("clauses:\n" + entry.format(id="VEC-TWO"))
+    monkeypatch.setattr(cat, "CATALOGUE_DIR", tmp_path)
+    monkeypatch.setattr(cat, "CATALOGUE_PATH", tmp_path / "clauses.yaml")
+    assert sorted(cat.load_catalogue()) == ["AUTH-ONE", "VEC-TWO"]
+
+    (tmp_path / "clauses_dup.yaml").write_text("clauses:\n" + entry.format(id="AUTH-ONE"))
+    with pytest.raises(cat.CatalogueError, match=r"clauses_dup\.yaml: clause ids already defined"):
+        cat.load_catalogue()
+
+
+def test_every_area_file_is_in_the_packaged_catalogue() -> None:
+    from conformance.catalogue import catalogue_files, load_catalogue
+
+    names = {p.name for p in catalogue_files()}
+    assert {"clauses.yaml", "clauses_vector.yaml", "clauses_rest.yaml"} <= names
+    ids = load_catalogue()
+    assert any(i.startswith("VEC-") for i in ids) and any(i.startswith("REST-") for i in ids)
