@@ -32,11 +32,11 @@ class Application:
         self._lock_fd = _lock_data_dir(config.data_dir / LOCK_FILE)
         self.database = Database(config.data_dir)
         self.store = UserRepository(self.database)
-        hasher = PasswordHasher()
-        verifier = CredentialVerifier(self.store, hasher)
-        self.authenticator = Authenticator(self.profile, verifier, enabled=config.auth_enabled)
+        self.hasher = PasswordHasher()
+        self.verifier = CredentialVerifier(self.store, self.hasher)
+        self.authenticator = Authenticator(self.profile, self.verifier, enabled=config.auth_enabled)
         self.credentials = CredentialService(
-            self.profile, self.store, hasher, verifier, super_users=config.super_users
+            self.profile, self.store, self.hasher, self.verifier, super_users=config.super_users
         )
         try:
             self.root_created = self.credentials.ensure_root(config.root_password)
@@ -44,6 +44,17 @@ class Application:
             self.close()
             raise StartupError(f"invalid --root-password: {error.reason}") from None
         self.vectors: Any = self._build_vectors()
+        if config.deviations:
+            # DEVIATION HOOK: seeded spec departures for the conformance selftest; each one
+            # substitutes a component built above, once (reference/deviations.py).
+            from reference.deviations import apply_deviations
+
+            apply_deviations(self, config.deviations)
+
+    @staticmethod
+    def decorate_interceptor(interceptor: Any) -> Any:
+        """The gRPC auth interceptor as served; only a seeded deviation replaces this."""
+        return interceptor
 
     def _build_vectors(self) -> Any:
         """VECTOR HOOK: the vector core's catalog, persisted under `<data-dir>/vectors`."""

@@ -46,6 +46,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--ready-file", type=Path, help="write the bound port here when ready")
     serve.add_argument(
+        "--http-port",
+        type=_port,
+        default=None,
+        help="also serve REST API v2 on this port (0 picks a free one); off by default",
+    )
+    serve.add_argument(
+        "--deviate",
+        action="append",
+        default=[],
+        type=_deviation_name,
+        metavar="NAME",
+        help="turn on one seeded spec deviation (repeatable; for the conformance selftest)",
+    )
+    serve.add_argument(
+        "--list-deviations",
+        action="store_true",
+        help="print the seeded deviations as JSON (name, clauses, summary) and exit",
+    )
+    serve.add_argument(
         "--super-users",
         type=_name_list,
         default=(),
@@ -59,6 +78,16 @@ def _port(text: str) -> int:
     if not 0 <= value <= 65535:
         raise argparse.ArgumentTypeError("port must be between 0 and 65535")
     return value
+
+
+def _deviation_name(text: str) -> str:
+    from reference.deviations import UnknownDeviation, check_names
+
+    try:
+        check_names([text])
+    except UnknownDeviation as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return text
 
 
 def _name_list(text: str) -> tuple[str, ...]:
@@ -77,6 +106,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def serve(args: argparse.Namespace) -> int:
+    if args.list_deviations:
+        import json
+
+        from reference.deviations import listing
+
+        print(json.dumps(listing(), indent=2))
+        return 0
     stop_requested = threading.Event()
 
     def request_stop(signum: int, frame: object) -> None:
@@ -93,7 +129,12 @@ def serve(args: argparse.Namespace) -> int:
 
     # Imported here so `--help` and argument errors stay instant.
     from reference.app import StartupError
-    from reference.wire.server import DEFAULT_ROOT_PASSWORD, ReferenceServer, ServerConfig
+    from reference.wire.server import (
+        DEFAULT_ROOT_PASSWORD,
+        ReferenceServer,
+        ServerConfig,
+        format_address,
+    )
 
     config = ServerConfig(
         data_dir=data_dir,
@@ -103,35 +144,52 @@ def serve(args: argparse.Namespace) -> int:
         root_password=DEFAULT_ROOT_PASSWORD if args.root_password is None else args.root_password,
         profile=args.profile,
         super_users=args.super_users,
+        deviations=tuple(args.deviate),
     )
     server = ReferenceServer(config)
+    rest = None
     try:
         try:
             server.start()
+            if args.http_port is not None:
+                # Imported only here: FastAPI/uvicorn must not slow the gRPC-only start-up.
+                from reference.rest.server import RestServer
+
+                assert server.app is not None
+                rest = RestServer(server.app, args.host, args.http_port)
+                rest.start()
         except (StartupError, ProfileError, OSError) as error:
             print(f"milvus-reference: {error}", file=sys.stderr)
             return 1
         if args.root_password is not None and server.app and not server.app.root_created:
             print("root already exists: --root-password ignored", file=sys.stderr)
         if args.ready_file is not None:
-            _write_ready_file(args.ready_file, server.port)
+            _write_ready_file(args.ready_file, server.port, rest.url if rest else None)
         print(f"listening on {server.address}", flush=True)
+        if rest is not None:
+            print(f"http listening on {format_address(args.host, rest.port)}", flush=True)
         while not stop_requested.wait(0.2):
             pass
+        if rest is not None:
+            rest.stop()
         server.stop()
         if args.ready_file is not None:
             args.ready_file.unlink(missing_ok=True)
         return 0
     finally:
+        if rest is not None:
+            rest.stop()
         server.stop(grace=0)
         if temporary_dir is not None:
             shutil.rmtree(temporary_dir, ignore_errors=True)
 
 
-def _write_ready_file(path: Path, port: int | None) -> None:
-    """Atomic, so a watcher never reads a half-written port."""
+def _write_ready_file(path: Path, port: int | None, http_url: str | None = None) -> None:
+    """Atomic, so a watcher never reads a half-written port. Line 1: the gRPC port; line 2
+    (only with --http-port): the REST base URL."""
     partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    partial.write_text(f"{port}\n", encoding="ascii")
+    text = f"{port}\n" if http_url is None else f"{port}\n{http_url}\n"
+    partial.write_text(text, encoding="ascii")
     os.replace(partial, path)
 
 

@@ -33,6 +33,7 @@ class ServerConfig:
     # Bounded so a hostile 2 GiB request is refused by gRPC instead of exhausting memory.
     max_message_bytes: int = 64 * 1024 * 1024
     workers: int = 16
+    deviations: tuple[str, ...] = ()  # seeded spec departures (reference/deviations.py)
 
 
 def format_address(host: str, port: int) -> str:
@@ -56,7 +57,7 @@ class ReferenceServer:
                 futures.ThreadPoolExecutor(
                     max_workers=self.config.workers, thread_name_prefix="rpc"
                 ),
-                interceptors=[AuthInterceptor(app.authenticator)],
+                interceptors=[app.decorate_interceptor(AuthInterceptor(app.authenticator))],
                 options=[
                     ("grpc.max_receive_message_length", self.config.max_message_bytes),
                     ("grpc.max_send_message_length", self.config.max_message_bytes),
