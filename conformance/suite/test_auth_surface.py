@@ -101,6 +101,30 @@ def test_every_rpc_accepts_valid_credentials(users, wire, root_session) -> None:
         )
 
 
+def _account_with_padded_token(users) -> tuple[str, str]:
+    """A user whose base64 credential ends in '=', so stripping the padding changes it."""
+    name = users.new_name("pad")
+    password = fresh_password()
+    while len(f"{name}:{password}".encode()) % 3 == 0:
+        password += "x"
+    outcome = users.try_create(name, password)
+    assert outcome.ok, f"target refused to create the valid user {name!r}: {outcome.describe()}"
+    return name, password
+
+
+@pytest.mark.clause("AUTH-HEADER-ARBITRARY", driver="wire")
+def test_unpadded_base64_of_valid_credentials_is_rejected(users, wire, root_session, profile):
+    """Standard base64 requires its padding (observed §5.1): valid credentials with the '='
+    stripped are a malformed token, on every RPC."""
+    user, password = _account_with_padded_token(users)
+    valid = {root_session.user: root_session.password, user: password}
+    metadata = [("authorization", basic_token(user, password).rstrip("="))]
+    failures = _sweep(wire, users, profile, metadata, valid)
+    assert not failures, "unpadded base64 credentials were not rejected by:\n  " + "\n  ".join(
+        failures
+    )
+
+
 @pytest.mark.clause("AUTH-NO-BYPASS-HEADER", driver="wire")
 @pytest.mark.parametrize("with_authorization", [True, False], ids=["wrong-password", "alone"])
 def test_member_sourceid_is_no_bypass(users, wire, root_session, profile, with_authorization):
