@@ -5,6 +5,7 @@ A target without REST v2 makes every REST clause not-applicable, with the reason
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -14,12 +15,22 @@ from conformance.drivers.rest import RestClient, bearer
 from conformance.plugin import not_applicable
 
 NO_REST = "target has no REST v2 endpoint; Milvus added REST v2 in 2.4"
+REST_EXTRA = ("httpx", "schemathesis")
+NO_REST_EXTRA = "REST clauses need the 'rest' extra: pip install 'milvus-conformance[rest]'"
+
+
+def rest_extra_installed() -> bool:
+    return all(importlib.util.find_spec(name) is not None for name in REST_EXTRA)
+
+
 RestFactory = Callable[..., RestClient]
 
 
 @pytest.fixture(scope="session")
 def rest_url(target: Any, conformance_config: Any) -> str:
     """--milvus-rest-url, else the URL a launcher exposes (the reference serves REST itself)."""
+    if not rest_extra_installed():
+        not_applicable(NO_REST_EXTRA)
     url = getattr(conformance_config, "rest_url", None) or getattr(target, "rest_url", None)
     if not url:
         not_applicable(NO_REST)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
@@ -94,11 +95,11 @@ class ReferenceTarget(Target):
             str(ready_file),
             "--data-dir",
             str(self._home / "data"),
-            "--http-port",
-            str(self._http_port),
             "--profile",
             self.options.profile,
         ]
+        if _rest_server_installed():
+            argv += ["--http-port", str(self._http_port)]
         if not self.auth:
             argv.append("--no-auth")
         # Extra server arguments, e.g. `--deviate NAME` from `milvus-conformance selftest`.
@@ -131,6 +132,11 @@ def _read_ready(ready_file: Path) -> str | None:
     if not text:
         return None  # written but not yet flushed
     return parse_address(text.splitlines()[0])  # line 2, if any, is the REST URL
+
+
+def _rest_server_installed() -> bool:
+    """The server's REST adapter needs the 'rest' extra; without it REST clauses report n/a."""
+    return all(importlib.util.find_spec(name) is not None for name in ("fastapi", "uvicorn"))
 
 
 def _read_rest_url(ready_file: Path) -> str | None:

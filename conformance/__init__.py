@@ -1,0 +1,1 @@
+"""Conformance suite for Milvus user authentication: catalogue, oracles, drivers, targets."""
