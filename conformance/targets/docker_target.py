@@ -29,6 +29,7 @@ from conformance.targets.base import (
     make_temp_dir,
     remove_dir,
 )
+from conformance.targets.credential_write_probe import credential_writes_settle
 
 INSTALL_HINT = "pip install 'milvus-conformance[docker]'"
 GRPC_PORT, METRICS_PORT = 19530, 9091
@@ -203,6 +204,9 @@ class DockerTarget(Target):
                 healthy = healthy or _healthz_ok(self.management_url)
                 if healthy:
                     last = _authenticated_call(self.address, token)
+                    if last == "":
+                        # After a restart, writes block until the old proxy session expires.
+                        last = credential_writes_settle(self.address, token, started + timeout)
                     if last == "":
                         self.last_ready_seconds = time.monotonic() - started
                         return

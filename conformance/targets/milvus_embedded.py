@@ -39,6 +39,7 @@ from conformance.targets.base import (
     make_temp_dir,
     remove_dir,
 )
+from conformance.targets.credential_write_probe import credential_writes_settle
 
 INSTALL_HINT = "pip install 'milvus-conformance[milvus]'"
 DEFAULT_ROOT_PASSWORD = "Milvus"  # observed §3.1: 2.3.5 always creates root with this password
@@ -416,15 +417,25 @@ class MilvusEmbeddedTarget(Target):
                         milvus_pb2.ListCredUsersRequest(), metadata=self._auth_metadata(), timeout=2
                     )
                     if reply.status.code == 0 and reply.status.error_code == 0:
-                        return
+                        break
                     last_error = f"status {reply.status.code}: {reply.status.reason}"
                 except grpc.RpcError as exc:
                     last_error = f"{exc.code().name}: {exc.details()}"
                 time.sleep(0.05)
-        raise MilvusStartError(
-            f"milvus did not answer an authenticated RPC within {self.startup_timeout:.0f} s "
-            f"(last: {last_error})\n" + self.log_tail(40)
-        )
+            else:
+                raise MilvusStartError(
+                    f"milvus did not answer an authenticated RPC within "
+                    f"{self.startup_timeout:.0f} s (last: {last_error})\n" + self.log_tail(40)
+                )
+        # After a restart, writes block until the old proxy session expires (see the module).
+        metadata = self._auth_metadata()
+        token = metadata[0][1] if metadata else ""
+        problem = credential_writes_settle(self.address, token, started + self.startup_timeout)
+        if problem:
+            raise MilvusStartError(
+                f"milvus did not accept a credential write within {self.startup_timeout:.0f} s "
+                f"(last: {problem})\n" + self.log_tail(40)
+            )
 
     def _terminate(self) -> None:
         proc, self.process = self.process, None
