@@ -56,7 +56,7 @@ class ClauseResult:
     tests: list[TestResult] = field(default_factory=list)
     message: str = ""
     counterexample: str = ""
-    expectation: dict[str, str] | None = None
+    expectation: dict[str, str | bool] | None = None
 
     @property
     def drivers(self) -> list[str]:

@@ -63,6 +63,22 @@ def test_passing_expected_clause_is_stale(tmp_path: Path) -> None:
     assert "no longer occurs" in out[0].message
 
 
+def test_intermittent_expectation_passes_when_not_hit_and_is_known_when_hit(
+    tmp_path: Path,
+) -> None:
+    text = "- {clause: AUTH-C, reason: cache race, evidence: 3/20 runs, intermittent: true}\n"
+    loaded = load_expectations(write(tmp_path, text), KNOWN, PROFILES)
+    assert loaded[0].intermittent is True
+    passed, failed = (
+        apply_expectations([result("AUTH-C", status)], loaded, "docs-2.1")[0]
+        for status in ("pass", "fail")
+    )
+    assert passed.status == "pass"
+    assert "not observed in this run" in passed.message
+    assert passed.expectation["intermittent"] is True
+    assert failed.status == "known-deviation"
+
+
 def test_profile_scoped_expectation_only_applies_to_its_profile(tmp_path: Path) -> None:
     loaded = load_expectations(write(tmp_path, VALID), KNOWN, PROFILES)
     assert apply_expectations([result("AUTH-B", "fail")], loaded, "docs-2.1")[0].status == "fail"
@@ -96,6 +112,10 @@ def test_unlisted_clauses_keep_their_status(tmp_path: Path) -> None:
         ("- clause: AUTH-A\n  evidence: e\n", "'reason' must be a non-empty string"),
         ("- clause: AUTH-A\n  reason: r\n  evidence: ''\n", "'evidence' must be a non-empty"),
         ("- clause: AUTH-A\n  reason: r\n  evidence: e\n  colour: red\n", "unknown key"),
+        (
+            "- clause: AUTH-A\n  reason: r\n  evidence: e\n  intermittent: sometimes\n",
+            "'intermittent' must be true or false",
+        ),
         ("- clause: AUTH-A\n  reason: r\n  evidence: e\n  profile: milvus-9\n", "unknown profile"),
         (
             "- {clause: AUTH-A, reason: r, evidence: e}\n"
