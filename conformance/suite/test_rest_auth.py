@@ -53,9 +53,9 @@ def test_bearer_and_basic_authenticate(
     created = users.track_external(name, lambda: rest_root.create_user(name, password))  # type: ignore[attr-defined]
     assert created.ok, created.describe()
     for header in (bearer(name, password), basic(name, password)):
-        answer = rest(authorization=header).list_users()
+        answer = rest(authorization=header).describe_user(name)
         assert answer.ok, answer.describe()
-    truncated = rest(name, password.split(":")[0]).list_users()
+    truncated = rest(name, password.split(":")[0]).describe_user(name)
     assert truncated.unauthenticated, truncated.describe()
 
 

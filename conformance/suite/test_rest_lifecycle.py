@@ -15,6 +15,9 @@ from conformance.drivers.rest import RestClient
 from conformance.suite.rest_support import RestFactory, rest, rest_root, rest_url  # noqa: F401
 from conformance.suite.support import fresh_password
 
+# Sign-in checks use a user's describe of itself: every profile allows it without grants
+# (observed §4.3), so they test authentication, not RBAC.
+
 
 def _create(users: Any, rest_root: RestClient, name: str, password: str) -> Any:
     return users.track_external(name, lambda: rest_root.create_user(name, password))
@@ -56,15 +59,15 @@ def test_reset_needs_old_password_and_takes_effect_at_once(
     name, old, new = users.new_name("rr"), fresh_password("o"), fresh_password("n")
     assert _create(users, rest_root, name, old).ok
     own = rest(name, old)
-    assert own.list_users().ok  # warms any credential cache
+    assert own.describe_user(name).ok  # warms any credential cache
     wrong = own.update_password(name, old + "x", new)
     assert not wrong.ok, wrong.describe()
-    assert rest(name, old).list_users().ok, "a rejected reset changed the password"
+    assert rest(name, old).describe_user(name).ok, "a rejected reset changed the password"
     reset = own.update_password(name, old, new)
     assert reset.ok, reset.describe()
-    stale = rest(name, old).list_users()
+    stale = rest(name, old).describe_user(name)
     assert stale.unauthenticated, f"old password still works: {stale.describe()}"
-    assert rest(name, new).list_users().ok
+    assert rest(name, new).describe_user(name).ok
 
 
 @pytest.mark.clause("REST-DELETE", driver="rest")
@@ -74,11 +77,11 @@ def test_deleted_user_fails_at_next_call(
     name, password = users.new_name("rd"), fresh_password()
     assert _create(users, rest_root, name, password).ok
     session = rest(name, password)
-    assert session.list_users().ok
+    assert session.describe_user(name).ok
     dropped = rest_root.drop_user(name)
     assert dropped.ok, dropped.describe()
     users.forget(name)
-    after = session.list_users()
+    after = session.describe_user(name)
     assert after.unauthenticated, f"deleted user's next call: {after.describe()}"
     assert name not in (rest_root.list_users().data or [])
     missing = rest_root.drop_user(users.new_name("never"))
@@ -92,19 +95,19 @@ def test_rest_and_grpc_see_one_user_store(
     over_rest, over_grpc = users.new_name("xr"), users.new_name("xg")
     p1, p2, p3 = fresh_password("a"), fresh_password("b"), fresh_password("c")
     assert _create(users, rest_root, over_rest, p1).ok
-    assert wire(over_rest, p1).list_cred_users().ok, "REST-created user cannot log in over gRPC"
+    assert wire(over_rest, p1).select_user(over_rest).ok, "REST user cannot log in over gRPC"
     assert users.try_create(over_grpc, p2).ok
-    assert rest(over_grpc, p2).list_users().ok, "gRPC-created user cannot log in over REST"
+    assert rest(over_grpc, p2).describe_user(over_grpc).ok, "gRPC user cannot log in over REST"
     # reset over REST, enforced on gRPC at the next call
     assert rest(over_rest, p1).update_password(over_rest, p1, p3).ok
-    stale = wire(over_rest, p1).list_cred_users()
+    stale = wire(over_rest, p1).select_user(over_rest)
     assert not stale.ok and stale.grpc_code == "UNAUTHENTICATED", stale.describe()
-    assert wire(over_rest, p3).list_cred_users().ok
+    assert wire(over_rest, p3).select_user(over_rest).ok
     # reset over gRPC, enforced on REST at the next call
     assert wire(over_grpc, p2).update_credential(over_grpc, p2, p1).ok
-    assert rest(over_grpc, p2).list_users().unauthenticated
+    assert rest(over_grpc, p2).describe_user(over_grpc).unauthenticated
     # delete over gRPC, enforced on REST
     session = rest(over_rest, p3)
-    assert session.list_users().ok
+    assert session.describe_user(over_rest).ok
     assert users.delete(over_rest).ok
-    assert session.list_users().unauthenticated
+    assert session.describe_user(over_rest).unauthenticated
