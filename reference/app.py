@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import threading
 from typing import TYPE_CHECKING, Any
 
 from reference.domain.authn import Authenticator, CredentialVerifier
@@ -27,6 +28,8 @@ class StartupError(RuntimeError):
 class Application:
     def __init__(self, config: ServerConfig) -> None:
         self.config = config
+        self._vectors: Any = None  # built on first use: start-up skips numpy and lark
+        self._vectors_lock = threading.Lock()
         self.profile = load_profile(config.profile)
         config.data_dir.mkdir(parents=True, exist_ok=True)
         self._lock_fd = _lock_data_dir(config.data_dir / LOCK_FILE)
@@ -43,7 +46,6 @@ class Application:
         except StatusError as error:
             self.close()
             raise StartupError(f"invalid --root-password: {error.reason}") from None
-        self.vectors: Any = self._build_vectors()
         if config.deviations:
             # DEVIATION HOOK: seeded spec departures for the conformance selftest; each one
             # substitutes a component built above, once (reference/deviations.py).
@@ -56,6 +58,20 @@ class Application:
         """The gRPC auth interceptor as served; only a seeded deviation replaces this."""
         return interceptor
 
+    @property
+    def vectors(self) -> Any:
+        vectors = self._vectors
+        if vectors is None:
+            with self._vectors_lock:
+                if self._vectors is None:
+                    self._vectors = self._build_vectors()
+                vectors = self._vectors
+        return vectors
+
+    @vectors.setter
+    def vectors(self, value: Any) -> None:
+        self._vectors = value
+
     def _build_vectors(self) -> Any:
         """VECTOR HOOK: the vector core's catalog, persisted under `<data-dir>/vectors`."""
         from reference.domain.vector.service import VectorService
@@ -64,7 +80,7 @@ class Application:
         return VectorService(VectorStorage(self.config.data_dir))
 
     def close(self) -> None:
-        closer = getattr(getattr(self, "vectors", None), "close", None)
+        closer = getattr(self._vectors, "close", None)  # never builds the core just to close it
         if callable(closer):
             closer()
         self.database.close()
