@@ -208,6 +208,18 @@ def test_arbitrary_header_bytes(header_user, wire, root_session, profile, data) 
     assert problem is None, f"authorization {value!r}: {problem}"
 
 
+@pytest.mark.clause("AUTH-HEADER-ARBITRARY", driver="wire")
+@pytest.mark.parametrize("name", [b"\xff", b"r\xc3", b"ro\x80ot"], ids=["ff", "cut", "cont"])
+def test_non_utf8_username_is_wrong_credentials(wire, root_session, profile, name) -> None:
+    # Found by mutation testing: random bytes rarely put invalid UTF-8 before a colon, so a
+    # server that crashes (or answers anything but "wrong credentials") on it went unnoticed.
+    metadata = [("authorization", b64(name + b":" + root_session.password.encode()))]
+    with wire(metadata=metadata) as client:
+        outcome = client.get_version()
+    problem = mismatch(outcome, auth_verdict(profile, metadata, {}))
+    assert problem is None, f"user bytes {name!r}: {problem}"
+
+
 @pytest.mark.clause("AUTH-MANAGEMENT-PORT", driver="wire")
 def test_management_port_is_no_side_door(target, users, root_wire) -> None:
     base = target.management_url
