@@ -12,7 +12,8 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from reference.app import Application
 from reference.domain.profile import DEFAULT_PROFILE
 from reference.wire.auth_interceptor import AuthInterceptor
-from reference.wire.proto import milvus_pb2, milvus_pb2_grpc
+from reference.wire.milvus_service import add_milvus_service
+from reference.wire.proto import milvus_pb2
 from reference.wire.servicer import ReferenceServicer
 from reference.wire.status import check_profile_codes
 
@@ -64,7 +65,7 @@ class ReferenceServer:
                     ("grpc.so_reuseport", 0),
                 ],
             )
-            milvus_pb2_grpc.add_MilvusServiceServicer_to_server(ReferenceServicer(app), server)
+            add_milvus_service(ReferenceServicer(app), server)
             health_servicer = health.HealthServicer()
             for service in ("", MILVUS_SERVICE):
                 health_servicer.set(service, health_pb2.HealthCheckResponse.SERVING)

@@ -45,13 +45,34 @@ def field(number: int, raw: bytes) -> bytes:
         field(2, b"ok_name") + b"\x1a\xff",  # truncated field
     ],
 )
-def test_undecodable_requests_are_rejected_and_server_survives(
+def test_undecodable_requests_get_a_status_error_and_server_survives(
     wire: Wire, root: UserWire, payload: bytes
 ) -> None:
-    code, _ = raw_call(wire, CREATE_METHOD, payload)
-    # Like Milvus (Go's unmarshal fails), the request never reaches a handler.
-    assert code in (grpc.StatusCode.INTERNAL, grpc.StatusCode.INVALID_ARGUMENT)
+    # The issue asks for a status error, not gRPC INTERNAL (which is what Go's unmarshal and
+    # protobuf's own parser would give): code 1100 in the method's response, nothing created.
+    code, reply = raw_call(wire, CREATE_METHOD, payload)
+    assert code == grpc.StatusCode.OK
+    assert reply.code == 1100 and reply.reason.endswith(": invalid parameter"), reply
+    assert "Error parsing message" in reply.reason
+    assert "ok_name" not in root.list().response.usernames
     assert root.version().ok
+
+
+def test_undecodable_request_status_uses_the_methods_own_response_type(wire: Wire) -> None:
+    channel_call = wire.channel.unary_unary(
+        "/milvus.proto.milvus.MilvusService/ListCredUsers",
+        request_serializer=lambda raw: raw,
+        response_deserializer=milvus_pb2.ListCredUsersResponse.FromString,
+    )
+    reply = channel_call(b"\xff\xff\xff\xff", metadata=[auth_header(*ROOT)], timeout=10)
+    assert reply.status.code == 1100 and list(reply.usernames) == []
+
+
+def test_undecodable_request_without_credentials_is_still_unauthenticated(wire: Wire) -> None:
+    call = wire.channel.unary_unary(CREATE_METHOD, request_serializer=lambda raw: raw)
+    with pytest.raises(grpc.RpcError) as info:
+        call(b"\xff\xff\xff\xff", timeout=10)
+    assert info.value.code() == grpc.StatusCode.UNAUTHENTICATED
 
 
 def test_missing_fields_get_status_errors(wire: Wire) -> None:
