@@ -25,7 +25,7 @@ import numpy as np
 from reference.domain import go_base64
 from reference.domain.authn import Authenticator, CredentialVerifier, Principal
 from reference.domain.credentials import CredentialService
-from reference.domain.errors import StatusError, Unauthenticated
+from reference.domain.errors import PermissionDenied, StatusError, Unauthenticated
 from reference.domain.password_hash import PasswordHasher
 from reference.domain.validation import (
     check_hashable,
@@ -474,6 +474,24 @@ def _reset_reports_failure(app: Application) -> None:
     def update(caller: Principal, username: str, old_b64: str, new_b64: str) -> None:
         inner.update(caller, username, old_b64, new_b64)
         raise StatusError(65535, "UpdateCredentialFailure", "failed to refresh proxy cache")
+
+    _override_credentials(app, update=update)
+
+
+@_deviation(
+    "non-root-cannot-reset-self",
+    ["AUTH-CALLER-PERMISSIONS"],
+    "a verified non-root user is refused (PERMISSION_DENIED) when it resets its own password",
+)
+def _non_root_cannot_reset_self(app: Application) -> None:
+    # Every profile lets a user reset itself (no roles in 2.1; isCurUserObject with RBAC,
+    # observed §4.3), so this breaks the clause under docs-2.1 and the RBAC profiles alike.
+    inner = app.credentials
+
+    def update(caller: Principal, username: str, old_b64: str, new_b64: str) -> None:
+        if caller.verified and caller.name == username != app.profile.root_user:
+            raise PermissionDenied(f"PrivilegeUpdateUser: permission deny to {caller.name}")
+        inner.update(caller, username, old_b64, new_b64)
 
     _override_credentials(app, update=update)
 

@@ -186,9 +186,19 @@ class WireClient:
         request = milvus_pb2.CreateCredentialRequest(username=user, password=encoded)
         return self.call("CreateCredential", request)
 
-    def update_credential(self, user: str, old_password: str, new_password: str) -> Outcome:
+    def update_credential(
+        self,
+        user: str,
+        old_password: str,
+        new_password: str,
+        raw_old_password_b64: str | None = None,
+    ) -> Outcome:
+        """`raw_old_password_b64` is sent as oldPassword verbatim (e.g. text that is not base64)."""
+        encoded_old = (
+            raw_old_password_b64 if raw_old_password_b64 is not None else b64(old_password)
+        )
         request = milvus_pb2.UpdateCredentialRequest(
-            username=user, oldPassword=b64(old_password), newPassword=b64(new_password)
+            username=user, oldPassword=encoded_old, newPassword=b64(new_password)
         )
         return self.call("UpdateCredential", request)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from conformance.oracle.go_base64 import decode_error_offset
 from conformance.oracle.params import ProfileParams
 from conformance.oracle.passwords import password_verdict
 from conformance.oracle.verdict import ACCEPTED, Verdict, rejected
@@ -35,3 +36,13 @@ def reset_verdict(
     if current is None or current != old:
         return rejected(params, "wrong_old_password", "status_error", user=name)
     return verdict
+
+
+def reset_undecodable_old_verdict(params: ProfileParams, old_password_b64: str) -> Verdict:
+    """UpdateCredential whose oldPassword field is not valid base64: rejected with an error
+    status before anything else is checked (doc §Reset password needs a valid old password;
+    observed §4.1: the old password is decoded first, Go's decoder names the bad byte)."""
+    offset = decode_error_offset(old_password_b64)
+    if offset is None:
+        raise ValueError(f"{old_password_b64!r} is valid base64; the oracle needs an invalid one")
+    return rejected(params, "old_password_decode", "status_error", offset=offset)

@@ -14,6 +14,13 @@ import yaml
 PROFILE_DIR = Path(__file__).resolve().parent.parent / "profiles"
 PROFILE_NAMES = ("docs-2.1", "milvus-2.3", "milvus-2.6")
 CHAR_CLASSES = ("ascii_letter", "ascii_digit", "underscore", "dot", "hyphen")
+CREDENTIAL_RPCS = (
+    "ListCredUsers",
+    "CreateCredential",
+    "DeleteCredential",
+    "UpdateCredential",
+    "SelectUser",
+)
 
 
 class ProfileError(ValueError):
@@ -49,6 +56,19 @@ class Message:
 
 
 @dataclass(frozen=True)
+class CallerPermissions:
+    """Who may call which credential RPC (clause AUTH-CALLER-PERMISSIONS).
+
+    `rpcs`: the RPCs the clause covers in this profile. `privileges`: RPC -> privilege name in
+    the denial message (RBAC profiles only). `self_allowed`: RPCs a non-root caller may aim
+    at itself without grants."""
+
+    rpcs: tuple[str, ...]
+    privileges: dict[str, str] = field(default_factory=dict)
+    self_allowed: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class ProfileParams:
     name: str
     compare: Literal["outcome", "exact"]
@@ -59,6 +79,7 @@ class ProfileParams:
     password: PasswordRules
     outcomes: dict[str, str] = field(default_factory=dict)
     messages: dict[str, Message] = field(default_factory=dict)
+    permissions: CallerPermissions | None = None
 
     @property
     def exact(self) -> bool:
@@ -85,6 +106,20 @@ def _classes(value: Any, where: str) -> tuple[str, ...]:
     return classes
 
 
+def _permissions(data: Any, rbac: bool, where: str) -> CallerPermissions | None:
+    if data is None:
+        return None
+    rpcs = tuple(_require(data, "rpcs", where))
+    privileges = dict(data.get("privileges") or {})
+    self_allowed = tuple(data.get("self_allowed") or ())
+    unknown = [r for r in (*rpcs, *privileges, *self_allowed) if r not in CREDENTIAL_RPCS]
+    if unknown:
+        raise ProfileError(f"profile {where}: unknown credential RPCs {unknown}")
+    if rbac and set(privileges) != set(rpcs):
+        raise ProfileError(f"profile {where}: an RBAC profile needs a privilege for every RPC")
+    return CallerPermissions(rpcs=rpcs, privileges=privileges, self_allowed=self_allowed)
+
+
 def params_from_mapping(data: dict[str, Any]) -> ProfileParams:
     name = str(_require(data, "name", "?"))
     user = _require(data, "username", name)
@@ -104,10 +139,11 @@ def params_from_mapping(data: dict[str, Any]) -> ProfileParams:
     }
     if compare == "exact" and not messages:
         raise ProfileError(f"profile {name}: exact comparison needs a messages table")
+    rbac = bool(_require(data, "rbac", name))
     return ProfileParams(
         name=name,
         compare=compare,
-        rbac=bool(_require(data, "rbac", name)),
+        rbac=rbac,
         root_user=str(_require(root, "user", name)),
         root_default_password=str(_require(root, "default_password", name)),
         username=UsernameRules(
@@ -126,6 +162,7 @@ def params_from_mapping(data: dict[str, Any]) -> ProfileParams:
         ),
         outcomes=dict(data.get("outcomes") or {}),
         messages=messages,
+        permissions=_permissions(data.get("permissions"), rbac, name),
     )
 
 

@@ -11,7 +11,12 @@ import hashlib
 import pytest
 from hypothesis import example, given
 
-from conformance.oracle import create_verdict, mismatch, reset_verdict
+from conformance.oracle import (
+    create_verdict,
+    mismatch,
+    reset_undecodable_old_verdict,
+    reset_verdict,
+)
 from conformance.suite.strategies import passwords
 from conformance.suite.support import fresh_password, scaled
 
@@ -42,6 +47,21 @@ def test_reset_needs_correct_old_password(users, root_wire, wire, profile, wrong
     assert problem is None, f"reset with a wrong old password ({wrong_old}): {problem}"
     assert wire(name, password).connect().ok, "the password changed despite a wrong old one"
     assert not wire(name, new).connect().ok, "the new password works despite a wrong old one"
+
+
+@pytest.mark.clause("AUTH-RESET-OLD-PASSWORD", driver="wire")
+@pytest.mark.parametrize("raw_old", ["@@@", "UHdk!x==", "UHdkUHc", "UHdkUA=", "UA==UA=="])
+def test_reset_rejects_undecodable_old_password(
+    users, root_wire, wire, profile, raw_old: str
+) -> None:
+    """oldPassword that is not base64 (bad byte, short quantum, data after padding)."""
+    name, password = users.create()
+    new = fresh_password()
+    outcome = root_wire.update_credential(name, "", new, raw_old_password_b64=raw_old)
+    problem = mismatch(outcome, reset_undecodable_old_verdict(profile, raw_old))
+    assert problem is None, f"reset with oldPassword {raw_old!r} (not base64): {problem}"
+    assert wire(name, password).connect().ok, "the password changed despite an undecodable old one"
+    assert not wire(name, new).connect().ok, "the new password works despite an undecodable old one"
 
 
 @pytest.mark.clause("AUTH-RESET-OLD-PASSWORD", driver="sdk")

@@ -308,6 +308,13 @@ def _sdk_reset_status(start: Callable[..., Client], dev: tuple[str, ...]) -> Any
     return c.update("sdkuser", "Sdk_pw_01", "Sdk_pw_02"), c.login("sdkuser", "Sdk_pw_02")
 
 
+def _non_root_self_reset(start: Callable[..., Client], dev: tuple[str, ...]) -> Any:
+    c = start(*dev)
+    c.create("selfish", "Selfish_1")
+    reset = c.update("selfish", "Selfish_1", "Selfish_2", as_user=("selfish", "Selfish_1"))
+    return reset, c.login("selfish", "Selfish_2")
+
+
 PROBES: dict[str, Probe] = {
     "username-33-chars": _creates("a" * 33),
     "username-digit-first": _creates("1abc"),
@@ -332,6 +339,7 @@ PROBES: dict[str, Probe] = {
     "reset-garbles-new-password": lambda start, dev: _reset_scenario(start, dev)["new"],
     "reset-applies-to-all-users": lambda start, dev: _reset_scenario(start, dev)["bob"],
     "reset-reports-failure": _sdk_reset_status,
+    "non-root-cannot-reset-self": _non_root_self_reset,
     "stale-cache-after-reset": lambda start, dev: _reset_scenario(start, dev)["old"],
     "deleted-session-survives": _deleted_session,
     "list-omits-user": _list_entries,
