@@ -94,8 +94,12 @@ class VectorStorage:
             os.replace(directory, trash)
             shutil.rmtree(trash, ignore_errors=True)
 
-    def collections(self) -> Iterator[tuple[dict[str, Any], list[LogEntry]]]:
-        """Each stored collection's metadata and its log entries in order."""
+    def collections(self) -> Iterator[tuple[dict[str, Any], Iterator[LogEntry]]]:
+        """Each stored collection's metadata and its log entries in sequence order.
+
+        Entries are read lazily, one file at a time, so a restart holds one batch beside the
+        rebuilt columns rather than a second copy of the whole collection.
+        """
         for leftover in self.root.glob(".trash-*"):
             shutil.rmtree(leftover, ignore_errors=True)
         for directory in sorted(self.root.glob("c*")):
@@ -103,10 +107,11 @@ class VectorStorage:
             if not meta_path.exists():
                 continue
             meta = json.loads(meta_path.read_text())
-            yield meta, list(self._log(directory / "log"))
+            yield meta, self._log(directory / "log")
 
     def _log(self, log_dir: Path) -> Iterator[LogEntry]:
-        for path in sorted(log_dir.glob("*.npz")) + sorted(log_dir.glob("*.npy")):
+        paths = [*log_dir.glob("*.ins.npz"), *log_dir.glob("*.del.npy")]
+        for path in sorted(paths, key=lambda p: int(p.name.split(".")[0])):
             seq_text, kind = path.name.split(".")[:2]
             if kind == "del":
                 yield LogEntry(int(seq_text), kind, np.load(path, allow_pickle=False))
@@ -128,10 +133,3 @@ class VectorStorage:
                         columns[key] = npz[key]
                     num_rows = len(next(iter(columns.values())))
             yield LogEntry(int(seq_text), kind, (partition_id, num_rows, columns))
-
-    def max_sequence(self, entries: list[LogEntry]) -> int:
-        return max((e.seq for e in entries), default=0)
-
-
-def sort_log(entries: list[LogEntry]) -> list[LogEntry]:
-    return sorted(entries, key=lambda e: e.seq)

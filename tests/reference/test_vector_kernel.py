@@ -58,8 +58,8 @@ def test_kernel_matches_bruteforce(n, dim, nq, k, metric, seed, delete_fraction)
 
 
 @pytest.mark.parametrize("metric", ["L2", "IP", "COSINE"])
-def test_threshold_preselection_path_exact(metric: str) -> None:
-    # large enough block (nq * n > 2^18) to take the block-minimum pre-selection path
+def test_growing_tiles_and_bound_path_exact(metric: str) -> None:
+    # large enough that later tiles go through the running-bound comparison, not a partition
     rng = np.random.default_rng(5)
     data = rng.random((20000, 16), dtype=np.float32)
     queries = rng.random((20, 16), dtype=np.float32)
@@ -76,3 +76,37 @@ def test_ties_are_returned_as_lowest_rows() -> None:
     column.append(np.ones((50, 2), np.float32))
     top = kernel.search(column.chunks(), np.ones((1, 2), np.float32), "L2", 5)
     assert top.rows[0].tolist() == [0, 1, 2, 3, 4]
+
+
+@pytest.mark.parametrize("tile_scores", [64, 1 << 23])
+def test_ties_across_tiles_keep_earliest_rows(monkeypatch, tile_scores: int) -> None:
+    # Exact duplicates of the nearest vector sit in every tile and chunk: the bound must let
+    # none of the later ones displace an earlier one (ties by earliest row).
+    monkeypatch.setattr(kernel, "TILE_SCORES", tile_scores)
+    monkeypatch.setattr(kernel, "MIN_TILE_ROWS", 8)
+    rng = np.random.default_rng(3)
+    data = rng.random((3000, 4), dtype=np.float32) + 1.0
+    nearest = np.zeros(4, np.float32)
+    data[5::7] = nearest
+    column = VectorColumn(4)
+    column.chunk_rows = 500
+    column.append(data)
+    queries = np.stack([nearest, nearest + 0.01])
+    top = kernel.search(column.chunks(), queries, "L2", 12, fetch=column.rows)
+    for q in range(2):
+        assert top.rows[q].tolist() == list(range(5, 5 + 7 * 12, 7))
+    deleted = np.ones(3000, bool)
+    deleted[5:40] = False  # the first five duplicates are gone
+    top = kernel.search(column.chunks(), queries, "L2", 3, deleted, fetch=column.rows)
+    assert top.rows[0].tolist() == [40, 47, 54]
+
+
+def test_query_key_order_matches_lexsort_including_signed_zero() -> None:
+    rng = np.random.default_rng(9)
+    keys = rng.choice(np.array([-3.5, -1.0, -0.0, 0.0, 1e-30, 2.0, 7.25], np.float32), 400)
+    queries = rng.integers(0, 5, 400)
+    rows = np.arange(400)
+    order = np.argsort(kernel._query_key_order(queries, keys), kind="stable")
+    # -0.0 and +0.0 are equal keys: their ties must fall back to row order
+    want = np.lexsort((rows, keys + np.float32(0.0), queries))
+    np.testing.assert_array_equal(order, want)

@@ -6,7 +6,9 @@ from collections.abc import Iterator
 
 import numpy as np
 
-# A vector chunk holds at most this many bytes, so that one chunk's score block stays small.
+from reference.domain.vector.allocator import MMAP_THRESHOLD_BYTES
+
+# A vector chunk holds at most this many bytes: one allocation never exceeds it.
 CHUNK_BYTES = 64 * 1024 * 1024
 MAX_CHUNK_ROWS = 65536
 
@@ -64,6 +66,11 @@ class VectorColumn:
             take = min(m - done, self.chunk_rows - fill)
             if fill + take > len(chunk):
                 cap = min(self.chunk_rows, max(fill + take, 2 * len(chunk)))
+                if cap * (self.dim + 1) * 4 >= MMAP_THRESHOLD_BYTES:
+                    # A buffer this large is its own mapping (allocator.py): pages never
+                    # written stay unallocated, so the full chunk costs nothing extra and
+                    # spares the copies of repeated doubling.
+                    cap = self.chunk_rows
                 grown = np.empty((cap, self.dim + 1), np.float32)
                 grown[:fill] = chunk[:fill]
                 self._chunks[-1] = chunk = grown

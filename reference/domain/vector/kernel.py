@@ -2,8 +2,8 @@
 
 Scores are arranged so that smaller is better ("keys"): the squared L2 distance without
 the constant |q|^2, or the negated inner product / cosine similarity. Memory stays bounded:
-a score block is at most `SCORE_BLOCK_BYTES`, and between blocks only k candidates per query
-survive.
+the data is scanned in tiles whose score block is about `TILE_SCORES` floats (more only when
+nq is large), and between tiles only about k candidates per query survive.
 """
 
 from __future__ import annotations
@@ -13,9 +13,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-SCORE_BLOCK_BYTES = 32 * 1024 * 1024
-_BLOCK = 64  # columns per block in the threshold pre-selection
-_DIRECT_LIMIT = 1 << 18  # score blocks smaller than this are selected with argpartition
+# Scores per tile (nq x rows): at most 32 MiB of float32 (more only when nq alone exceeds it).
+# Few, large BLAS calls matter on a busy machine: every call synchronises the BLAS threads, and
+# measured p50s rose with the call count; a tile never has fewer than MIN_TILE_ROWS rows.
+TILE_SCORES = 1 << 23
+MIN_TILE_ROWS = 256
+CANDIDATE_BUDGET = 1 << 15
 
 
 @dataclass(frozen=True)
@@ -42,39 +45,80 @@ def _augmented_queries(queries: np.ndarray, metric: str) -> np.ndarray:
 
 
 def _select(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Candidate (query, column) pairs that include each query's k smallest finite scores."""
-    nq, width = scores.shape
+    """Candidate (query, column) pairs that include each query's k smallest finite scores.
+
+    Every score equal to a query's k-th smallest is kept, so a tie at the cut is settled by
+    row order in `_reduce`, never by argpartition's arbitrary pick.
+    """
+    width = scores.shape[1]
     if k >= width:
-        rows, cols = np.nonzero(np.isfinite(scores))
-        return rows, cols
-    nblocks = width // _BLOCK
-    if scores.size > _DIRECT_LIMIT and nblocks > 2 * k:
-        # Each block's minimum is a real score, so the k-th smallest block minimum bounds
-        # the k-th smallest score from above; only scores under that bound can qualify.
-        mins = scores[:, : nblocks * _BLOCK].reshape(nq, nblocks, _BLOCK).min(axis=2)
-        bound = np.partition(mins, k - 1, axis=1)[:, k - 1]
-        if np.isfinite(bound).all():
-            flat = np.flatnonzero(scores <= bound[:, None])
-            if len(flat) <= 8 * k * nq + 1024:
-                rows, cols = np.divmod(flat, width)
-                return rows, cols
-    part = np.argpartition(scores, k - 1, axis=1)[:, :k]
-    rows = np.repeat(np.arange(nq), k)
-    cols = part.ravel()
-    finite = np.isfinite(scores[rows, cols])
-    return rows[finite], cols[finite]
+        return np.divmod(np.flatnonzero(np.isfinite(scores)), width)
+    kth = np.partition(scores, k - 1, axis=1)[:, k - 1]
+    keep = (scores <= kth[:, None]) & np.isfinite(scores)
+    return np.divmod(np.flatnonzero(keep), width)
 
 
 def _reduce(
     rows: np.ndarray, ids: np.ndarray, keys: np.ndarray, nq: int, k: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Keeps the k best (key, then row id) candidates of each query."""
-    order = np.lexsort((ids, keys, rows))
+    """Keeps the k best (key, then row id) candidates of each query.
+
+    Precondition: among candidates of one query with equal keys, input order is row order
+    (`_Candidates.add` passes the kept, older rows first, then a tile's rows in order). One
+    stable sort on a (query, key) integer then orders them exactly as (query, key, row).
+    """
+    order = np.argsort(_query_key_order(rows, keys), kind="stable")
     rows, ids, keys = rows[order], ids[order], keys[order]
     starts = np.searchsorted(rows, np.arange(nq))
     rank = np.arange(len(rows)) - starts[rows]
     keep = rank < k
     return rows[keep], ids[keep], keys[keep]
+
+
+def _query_key_order(rows: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """uint64 whose order is (query, key): query in the high half, the key's float32 bits
+    mapped to an order-preserving uint32 in the low half (-0.0 counts as +0.0)."""
+    bits = (keys.astype(np.float32) + np.float32(0.0)).view(np.uint32)
+    ordered = np.where(bits >> 31, ~bits, bits | np.uint32(0x80000000)).astype(np.uint64)
+    return (rows.astype(np.uint64) << np.uint64(32)) | ordered
+
+
+def _tile_rows(nq: int) -> int:
+    return max(MIN_TILE_ROWS, TILE_SCORES // max(nq, 1))
+
+
+class _Candidates:
+    """The running top-k per query: (query, row, key) triples plus a bound per query.
+
+    A row can still enter a query's top-k only if its key is strictly below the bound, the
+    k-th best key kept so far: rows arrive in increasing order, so an equal key loses the
+    tie to the earlier row (ties by earliest row).
+    """
+
+    def __init__(self, nq: int, k: int) -> None:
+        self.nq, self.k = nq, k
+        self.bound = np.full(nq, np.inf, np.float32)
+        self.ready = False  # every query has k candidates, so `bound` is finite
+        self.q = np.empty(0, np.int64)
+        self.ids = np.empty(0, np.int64)
+        self.keys = np.empty(0, np.float32)
+
+    def add(self, q: np.ndarray, ids: np.ndarray, keys: np.ndarray) -> None:
+        """Merges one tile's candidates and tightens the bounds (tiles are few and growing)."""
+        if not len(q):
+            return
+        self.q, self.ids, self.keys = _reduce(
+            np.concatenate([self.q, q]),
+            np.concatenate([self.ids, ids]),
+            np.concatenate([self.keys, keys]),
+            self.nq,
+            self.k,
+        )
+        counts = np.bincount(self.q, minlength=self.nq)
+        if (counts == self.k).all():
+            last = np.cumsum(counts) - 1  # each query's k-th best, after the (q, key, id) sort
+            self.bound = self.keys[last]
+            self.ready = True
 
 
 def search(
@@ -87,39 +131,55 @@ def search(
 ) -> TopK:
     """Exact k nearest rows of each query among rows where `valid` is true (or all rows).
 
+    The data is scanned in tiles whose score block (nq x tile) stays bounded; once every
+    query holds k candidates, a tile contributes only the scores under that query's bound,
+    so the top-k selection costs one comparison pass instead of a partition of all scores.
+
     With `fetch` (global rows -> stored vectors) the winners' distances are recomputed
     directly in float64, which avoids the cancellation of the |x|^2 - 2q.x expansion.
     """
     queries = np.ascontiguousarray(queries, dtype=np.float32)
     nq = queries.shape[0]
     augmented = _augmented_queries(queries, metric)
-    cand_q = np.empty(0, np.int64)
-    cand_id = np.empty(0, np.int64)
-    cand_key = np.empty(0, np.float32)
+    max_tile = _tile_rows(nq)
+    buffer = np.empty(0, np.float32)  # score block, reused by every tile
+    # Tiles start small, so the first bound comes cheaply, and grow with the rows seen: a
+    # tile T rows long after S rows lets about k*T/S rows per query past the bound, so the
+    # growth factor keeps that candidate count near CANDIDATE_BUDGET.
+    growth = max(2, CANDIDATE_BUDGET // (nq * k))
+    tile = min(max_tile, max(MIN_TILE_ROWS, 4 * k))
+    seen = 0
+    best = _Candidates(nq, k)
     for start, matrix in chunks:
-        width = matrix.shape[0]
-        if width == 0:
-            continue
-        chunk_valid = None if valid is None else valid[start : start + width]
-        if chunk_valid is not None and not chunk_valid.any():
-            continue
-        inverse_norms = None
-        if metric == "COSINE":
-            norms = np.sqrt(matrix[:, -1])
-            inverse_norms = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
-        q_step = max(1, SCORE_BLOCK_BYTES // (4 * width))
-        for q0 in range(0, nq, q_step):
-            block = augmented[q0 : q0 + q_step]
-            scores = block @ matrix.T
-            if inverse_norms is not None:
-                scores *= inverse_norms
-            if chunk_valid is not None and not chunk_valid.all():
-                scores[:, ~chunk_valid] = np.inf
-            r, c = _select(scores, k)
-            cand_q = np.concatenate([cand_q, r + q0])
-            cand_id = np.concatenate([cand_id, c + start])
-            cand_key = np.concatenate([cand_key, scores[r, c]])
-        cand_q, cand_id, cand_key = _reduce(cand_q, cand_id, cand_key, nq, k)
+        t0 = 0
+        while t0 < matrix.shape[0]:
+            rows = matrix[t0 : t0 + tile]
+            width = rows.shape[0]
+            first = start + t0
+            t0 += width
+            seen += width
+            tile = min(max_tile, max(tile, seen * (growth if best.ready else 2)))
+            tile_valid = None if valid is None else valid[first : first + width]
+            if tile_valid is not None:
+                if not tile_valid.any():
+                    continue
+                if tile_valid.all():
+                    tile_valid = None
+            if len(buffer) < nq * width:
+                buffer = np.empty(nq * min(max_tile, max(width, matrix.shape[0])), np.float32)
+            scores = np.matmul(augmented, rows.T, out=buffer[: nq * width].reshape(nq, width))
+            if metric == "COSINE":
+                norms = np.sqrt(rows[:, -1])
+                scores *= np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
+            if tile_valid is not None:
+                scores[:, ~tile_valid] = np.inf
+            if best.ready:
+                # flatnonzero + divmod: far cheaper than a 2-D nonzero on a mostly-False mask
+                r, c = np.divmod(np.flatnonzero(scores < best.bound[:, None]), width)
+            else:
+                r, c = _select(scores, k)
+            best.add(r, c + first, scores[r, c])
+    cand_q, cand_id, cand_key = best.q, best.ids, best.keys
     counts = np.bincount(cand_q, minlength=nq).astype(np.int64)
     out_rows = np.full((nq, k), -1, np.int64)
     out_keys = np.full((nq, k), np.inf, np.float32)

@@ -10,6 +10,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from reference.domain.vector import errors
+from reference.domain.vector.allocator import tune_allocator
 from reference.domain.vector.collection import (
     DEFAULT_PARTITION,
     Batch,
@@ -47,6 +48,7 @@ class WriteResult:
 
 class VectorService:
     def __init__(self, storage: Persistence | None = None) -> None:
+        tune_allocator()  # large vector buffers go back to the OS when freed (allocator.py)
         self._storage = storage
         self._lock = threading.RLock()
         self._collections: dict[str, Collection] = {}
@@ -73,14 +75,16 @@ class VectorService:
     def _recover(self, storage: Persistence) -> None:
         for meta, entries in storage.collections():
             collection = Collection.from_meta(meta)
-            for entry in sorted(entries, key=lambda e: e.seq):
+            last_seq = 0
+            for entry in entries:  # in sequence order, read one at a time
                 if entry.kind == "ins":
                     partition_id, num_rows, columns = entry.payload
                     collection.append(Batch(num_rows, columns, partition_id))
                 else:
                     collection.mark_deleted(entry.payload)
+                last_seq = max(last_seq, entry.seq)
             self._collections[collection.name] = collection
-            self._sequence[collection.collection_id] = max((e.seq for e in entries), default=0)
+            self._sequence[collection.collection_id] = last_seq
             self._last_id = max(
                 self._last_id, collection.collection_id, *collection.partitions.values()
             )
