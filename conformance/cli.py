@@ -56,6 +56,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--management-url", metavar="URL", help="HTTP management endpoint")
     run.add_argument(
+        "--rest",
+        metavar="URL",
+        help="REST API v2 base URL; enables the REST clauses (the reference target serves its own)",
+    )
+    run.add_argument(
         "pytest_args", nargs="*", help="extra pytest arguments after `--` (e.g. -- -x -v)"
     )
     run.set_defaults(handler=run_command)
@@ -94,6 +99,8 @@ def pytest_arguments(args: argparse.Namespace, ini_file: Path) -> list[str]:
         argv.append("--milvus-fresh")
     if args.management_url:
         argv += ["--milvus-management-url", args.management_url]
+    if args.rest:
+        argv += ["--milvus-rest-url", args.rest]
     return argv + list(args.pytest_args)
 
 

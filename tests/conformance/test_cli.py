@@ -49,7 +49,8 @@ def test_arguments_map_to_plugin_options(tmp_path: Path) -> None:
         ["run", "--target", "grpc://127.0.0.1:19530", "--profile", "milvus-2.6",
          "--root-password", "pw", "--expectations", "e.yaml", "--report", "out",
          "--hypothesis-profile", "thorough", "-k", "root", "--fresh",
-         "--management-url", "http://127.0.0.1:9091", "--", "-x"]
+         "--management-url", "http://127.0.0.1:9091", "--rest", "http://127.0.0.1:19530",
+         "--", "-x"]
     )  # fmt: skip
     argv = pytest_arguments(args, tmp_path / "pytest.ini")
     assert argv[0] == str(SUITE_DIR)
@@ -62,6 +63,7 @@ def test_arguments_map_to_plugin_options(tmp_path: Path) -> None:
     assert pairs["--milvus-hypothesis-profile"] == "thorough"
     assert pairs["-k"] == "root"
     assert pairs["--milvus-management-url"] == "http://127.0.0.1:9091"
+    assert pairs["--milvus-rest-url"] == "http://127.0.0.1:19530"
     assert "--milvus-fresh" in argv and argv[-1] == "-x"
 
 
