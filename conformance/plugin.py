@@ -218,6 +218,7 @@ class _RunState:
         self.target: Target | None = None
         self.target_address = ""
         self.server_version = ""
+        self.target_log = ""
         self.summary_lines: list[str] = []
 
 
@@ -287,6 +288,7 @@ def target(request: pytest.FixtureRequest, conformance_config: ConformanceConfig
         yield started
     finally:  # also runs on failures and Ctrl-C (pytest tears down the session on interrupt)
         _record_version(state)
+        _record_log_tail(state)  # before stop(): it removes the dir / the container
         started.stop()
 
 
@@ -314,6 +316,19 @@ def _clause_capabilities(request: pytest.FixtureRequest) -> None:
                 f"{clause_id} needs target capability {', '.join(missing)}; "
                 f"target {started.name} lacks it{hint}"
             )
+
+
+TARGET_LOG_LINES = 200
+
+
+def _record_log_tail(state: _RunState) -> None:
+    """Keep the target's log tail; the report writes it out only if a clause failed."""
+    if state.target is None:
+        return
+    try:
+        state.target_log = state.target.log_tail(TARGET_LOG_LINES)
+    except Exception as exc:  # best effort: never mask the run's real outcome
+        state.target_log = f"(target log unavailable: {type(exc).__name__}: {exc})"
 
 
 def _record_version(state: _RunState) -> None:
@@ -477,4 +492,12 @@ def build_run(state: _RunState) -> RunResult:
         started=state.started,
         finished=_now(),
         clauses=clauses,
+        target_log=state.target_log,
+        max_examples=_max_examples(),
     )
+
+
+def _max_examples() -> int | None:
+    from hypothesis import settings
+
+    return settings.default.max_examples if settings.default is not None else None

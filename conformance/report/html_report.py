@@ -34,6 +34,9 @@ def render_html(run: RunResult) -> str:
         ("Run", f"{run.run_id}, {run.started} → {run.finished}"),
     ]
     meta_rows = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in meta)
+    if run.target_log_file:
+        link = f'<a href="{_e(run.target_log_file)}">{_e(run.target_log_file)}</a> (tail)'
+        meta_rows += f"<tr><th>Target log</th><td>{link}</td></tr>"
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <title>Milvus authentication conformance: {_e(run.target_name)}</title>

@@ -22,6 +22,8 @@ def run_to_dict(run: RunResult) -> dict[str, Any]:
         },
         "profile": run.profile,
         "hypothesis_profile": run.hypothesis_profile,
+        "hypothesis_max_examples": run.max_examples,
+        "target_log": run.target_log_file,
         "run_id": run.run_id,
         "started": run.started,
         "finished": run.finished,

@@ -40,6 +40,11 @@ def render_markdown(run: RunResult) -> str:
         f"| Profile | `{run.profile}` |",
         f"| Suite version | {run.suite_version} (hypothesis profile `{run.hypothesis_profile}`) |",
         f"| Run | `{run.run_id}`, {run.started} → {run.finished} |",
+        *(
+            [f"| Target log | [{run.target_log_file}]({run.target_log_file}) (tail) |"]
+            if run.target_log_file
+            else []
+        ),
         "",
         "## Clause matrix",
         "",

@@ -67,6 +67,9 @@ class ClauseResult:
         return sum(t.duration for t in self.tests)
 
 
+TARGET_LOG_FILE = "target-log.txt"
+
+
 @dataclass
 class RunResult:
     target_name: str
@@ -79,6 +82,17 @@ class RunResult:
     started: str
     finished: str
     clauses: list[ClauseResult]
+    # The target's log tail, taken just before it was stopped (docker: the container's log).
+    target_log: str = ""
+    # settings.default.max_examples of the run; tests scale it (see suite/support.scaled).
+    max_examples: int | None = None
+
+    @property
+    def target_log_file(self) -> str | None:
+        """File name of the log tail in the report dir; only kept when a clause failed/errored."""
+        if self.target_log and any(c.status in ("fail", "error") for c in self.clauses):
+            return TARGET_LOG_FILE
+        return None
 
     def counts(self) -> dict[str, int]:
         counts = dict.fromkeys(STATUSES, 0)

@@ -14,6 +14,7 @@ from conformance.drivers.sdk import SdkClient, SdkSession
 from conformance.drivers.wire import WireClient
 from conformance.oracle.params import ProfileParams, load_params
 from conformance.suite.support import PoolLedger, RootSession, UserPool
+from conformance.suite.vector_support import datasets_fixture  # noqa: F401  (`datasets`)
 
 WireFactory = Callable[..., WireClient]
 

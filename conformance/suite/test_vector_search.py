@@ -15,9 +15,11 @@ from hypothesis import strategies as st
 from conformance.oracle import filter_expr as fx
 from conformance.oracle import vector as vo
 from conformance.suite.support import scaled
-from conformance.suite.vector_strategies import VectorSpec, expressions, vector_specs
+from conformance.suite.vector_strategies import VectorSpec, expressions
 from conformance.suite.vector_support import (
+    DATASET_KINDS,
     Collections,
+    DatasetPool,
     collections_fixture,  # noqa: F401  (fixture `collections`)
     create_loaded,
     milvus_fixture,  # noqa: F401  (fixture `milvus`)
@@ -38,28 +40,34 @@ def _assert_exact(
     assert check.ok, f"query {query_no} ({metric}, k={k}): " + "; ".join(check.problems)
 
 
+_query_seeds = st.integers(0, 2**32 - 1)
+
+
 @pytest.mark.parametrize("metric", FLAT_METRICS)
 @scaled(0.4, minimum=4)
-@given(spec=vector_specs(), nq=st.integers(1, 3), extra_k=st.integers(-60, 5))
+@given(
+    kind=st.sampled_from(DATASET_KINDS),
+    nq=st.integers(1, 3),
+    extra_k=st.integers(-60, 5),
+    query_seed=_query_seeds,
+)
 def test_flat_search_is_exact(
+    datasets: DatasetPool,
     milvus: Any,
-    collections: Collections,
     metric: str,
-    spec: VectorSpec,
+    kind: str,
     nq: int,
     extra_k: int,
+    query_seed: int,
 ) -> None:
-    k = max(1, spec.n + extra_k)  # weighted to k near n, sometimes above it
-    vectors, queries = spec.vectors(), spec.queries(nq)
-    name = collections.cached(
-        ("flat", spec, metric),
-        "flat",
-        lambda name: create_loaded(milvus, name, spec.dim, rows_for(vectors), metric=metric),
-    )
-    results = search(milvus, name, queries, k, metric)
+    dataset = datasets.get(kind, metric)  # built and loaded once per session
+    n = dataset.spec.n
+    k = max(1, n + extra_k)  # weighted to k near n, sometimes above it
+    queries = dataset.queries(nq, query_seed)
+    results = search(milvus, dataset.name, queries, k, metric, consistency=dataset.consistency)
     assert len(results) == nq, f"{len(results)} result lists for nq={nq}"
-    exact = vo.distances(vectors, queries, metric)
-    ids = list(range(spec.n))
+    exact = vo.distances(dataset.vectors, queries, metric)
+    ids = list(range(n))
     for query_no, hits in enumerate(results):
         _assert_exact(hits, ids, exact[query_no], metric, k, query_no)
 
@@ -67,29 +75,31 @@ def test_flat_search_is_exact(
 @pytest.mark.clause("VEC-SEARCH-FILTER", driver="sdk")
 @scaled(0.4, minimum=4)
 @given(
-    spec=vector_specs(max_n=60, max_dim=8),
+    kind=st.sampled_from(DATASET_KINDS),
     metric=st.sampled_from(vo.METRICS),
+    query_seed=_query_seeds,
     data=st.data(),
 )
 def test_filtered_search_is_exact_over_matching_entities(
-    milvus: Any, collections: Collections, spec: VectorSpec, metric: str, data: st.DataObject
+    datasets: DatasetPool,
+    milvus: Any,
+    kind: str,
+    metric: str,
+    query_seed: int,
+    data: st.DataObject,
 ) -> None:
-    vectors = spec.vectors()
-    rows = rows_for(vectors, spec.scalars())
-    name = collections.cached(
-        ("fsearch", spec, metric),
-        "fsearch",
-        lambda name: create_loaded(milvus, name, spec.dim, rows, metric=metric, scalars=True),
-    )
+    dataset = datasets.get(kind, metric)
     for _ in range(3):
         expr = data.draw(expressions(), label="expression")
-        k = data.draw(st.integers(1, spec.n + 2), label="k")
+        k = data.draw(st.integers(1, dataset.spec.n + 2), label="k")
         text = fx.render(expr)
         note(f"filter: {text}")
-        matching = sorted(fx.matching(expr, rows, "id"))
-        query = spec.queries(1)
-        (hits,) = search(milvus, name, query, k, metric, expr=text)
-        exact = vo.distances(vectors[matching], query, metric)[0]
+        matching = sorted(fx.matching(expr, dataset.rows, "id"))
+        query = dataset.queries(1, query_seed)
+        (hits,) = search(
+            milvus, dataset.name, query, k, metric, expr=text, consistency=dataset.consistency
+        )
+        exact = vo.distances(dataset.vectors[matching], query, metric)[0]
         check = vo.check_topk(hits.ids, hits.distances, matching, exact, metric, k)
         assert check.ok, f"filter {text!r}, k={k}: " + "; ".join(check.problems)
 

@@ -2,9 +2,15 @@
 
 Import the fixtures into a test module with
 `from conformance.suite.vector_support import collections_fixture, milvus_fixture`
-(their pytest names are `collections` and `milvus`).
+(their pytest names are `collections` and `milvus`). `datasets` is registered once in
+conftest.py: a session fixture imported into several modules would exist once per module.
 Every collection carries the per-run prefix and is dropped when its block ends, even on
 failure; the `collections` fixture drops whatever is left at teardown as a backstop.
+
+Read-only clauses search and query a small fixed pool of datasets (`datasets`), each built,
+indexed and loaded once per session: loading costs seconds per collection on real Milvus, so
+Hypothesis varies queries, k, nq and filters, never the stored data, and shrinking never
+creates a collection.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ import numpy as np
 import pytest
 
 from conformance.drivers.errors import HarnessError
+from conformance.suite.vector_strategies import VectorSpec
 
 PK = "id"
 VECTOR = "vector"
@@ -168,10 +175,12 @@ def vector_schema(dim: int, *, scalars: bool = False) -> Any:
     return schema
 
 
-def rows_for(vectors: np.ndarray, scalars: Sequence[dict[str, Any]] | None = None) -> list[dict]:
+def rows_for(
+    vectors: np.ndarray, scalars: Sequence[dict[str, Any]] | None = None, *, first_id: int = 0
+) -> list[dict]:
     rows = []
     for i, vector in enumerate(vectors):
-        row: dict[str, Any] = {PK: i, VECTOR: vector.tolist()}
+        row: dict[str, Any] = {PK: first_id + i, VECTOR: vector.tolist()}
         if scalars is not None:
             row.update(scalars[i])
         rows.append(row)
@@ -229,8 +238,10 @@ def search(
     index_type: str = "FLAT",
     expr: str = "",
     output_fields: list[str] | None = None,
+    consistency: str | None = None,
 ) -> list[Hits]:
     _, search_params = ANN_PARAMS[index_type]
+    extra = {"consistency_level": consistency} if consistency else {}
     result = sdk_call(
         f"search (filter {expr!r})" if expr else "search",
         lambda: client.search(
@@ -241,6 +252,7 @@ def search(
             output_fields=output_fields or [],
             search_params={"metric_type": metric, "params": search_params},
             anns_field=VECTOR,
+            **extra,
         ),
     )
     return [
@@ -253,10 +265,17 @@ def search(
     ]
 
 
-def query(client: Any, name: str, expr: str, fields: Sequence[str] = (PK,)) -> list[dict]:
+def query(
+    client: Any,
+    name: str,
+    expr: str,
+    fields: Sequence[str] = (PK,),
+    consistency: str | None = None,
+) -> list[dict]:
+    extra = {"consistency_level": consistency} if consistency else {}
     return sdk_call(
         f"query (filter {expr!r})",
-        lambda: list(client.query(name, filter=expr, output_fields=list(fields))),
+        lambda: list(client.query(name, filter=expr, output_fields=list(fields), **extra)),
     )
 
 
@@ -264,6 +283,69 @@ def query_ids(client: Any, name: str, expr: str) -> list[Any]:
     return [row[PK] for row in query(client, name, expr)]
 
 
-def count(client: Any, name: str, expr: str = f"{PK} >= 0") -> int:
-    rows = query(client, name, expr, ["count(*)"])
+def count(client: Any, name: str, expr: str = f"{PK} >= 0", consistency: str | None = None) -> int:
+    rows = query(client, name, expr, ["count(*)"], consistency)
     return int(rows[0]["count(*)"])
+
+
+# ---- the session's fixed dataset pool ----------------------------------------------------------
+
+# Two shapes on purpose: `grid` (low dim, small integers: many exact distance ties) and
+# `gaussian` (higher dim, generic floats). Every dataset carries the filter scalars.
+DATASET_SPECS: dict[str, VectorSpec] = {
+    "grid": VectorSpec(n=90, dim=4, kind="grid", seed=20231),
+    "gaussian": VectorSpec(n=120, dim=24, kind="gaussian", seed=20232),
+}
+DATASET_KINDS = tuple(DATASET_SPECS)
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A loaded, read-only collection and the exact data the oracle compares it with."""
+
+    name: str
+    spec: VectorSpec
+    metric: str
+    vectors: np.ndarray
+    rows: list[dict[str, Any]]
+    # Never written after the Strong check at build time, so reads need not wait for the
+    # target's consistency tick (Strong costs ~0.2 s per read on real Milvus, and shrinking
+    # repeats reads hundreds of times).
+    consistency: str = "Eventually"
+
+    def queries(self, nq: int, seed: int) -> np.ndarray:
+        """`nq` query vectors of the dataset's kind and dim, reproducible from `seed`."""
+        return VectorSpec(nq, self.spec.dim, self.spec.kind, seed).queries(nq)
+
+
+class DatasetPool:
+    """Builds each (kind, metric) dataset on first use and keeps it loaded for the session."""
+
+    def __init__(self, client: Any, collections: Collections) -> None:
+        self.client = client
+        self.collections = collections
+        self._built: dict[tuple[str, str], Dataset] = {}
+
+    def get(self, kind: str, metric: str) -> Dataset:
+        key = (kind, metric)
+        if key not in self._built:
+            spec = DATASET_SPECS[kind]
+            vectors = spec.vectors()
+            rows = rows_for(vectors, spec.scalars())
+            name = self.collections.new_name(f"ds{kind[0]}{metric.lower()}")
+            self.collections.created.add(name)
+            create_loaded(self.client, name, spec.dim, rows, metric=metric, scalars=True)
+            seen = count(self.client, name, consistency="Strong")
+            if seen != spec.n:  # after this, every later read sees all rows
+                raise HarnessError(f"dataset {name}: {seen} of {spec.n} rows visible after load")
+            self._built[key] = Dataset(name, spec, metric, vectors, rows)
+        return self._built[key]
+
+
+@pytest.fixture(scope="session", name="datasets")
+def datasets_fixture(milvus: Any, conformance_config: Any) -> Iterator[DatasetPool]:
+    pool = Collections(milvus, conformance_config.run_id)
+    yield DatasetPool(milvus, pool)
+    leftovers = pool.leftovers()
+    if leftovers:
+        raise HarnessError(f"could not drop the dataset collections {leftovers}")

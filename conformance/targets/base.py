@@ -56,6 +56,9 @@ class Target(abc.ABC):
     capabilities: frozenset[str] = frozenset()
     address: str = ""
     management_url: str | None = None
+    # Rough wall-clock cost of one restart(); clauses that could restart many times read it
+    # to restart only where it is cheap (the reference restarts in well under a second).
+    restart_cost_seconds: float = 1.0
 
     def __init__(self, options: TargetOptions) -> None:
         self.options = options

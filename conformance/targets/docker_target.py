@@ -76,6 +76,8 @@ def _docker_client() -> Any:
 
 class DockerTarget(Target):
     capabilities = frozenset({"fresh", "restart", "management_port"})
+    # `docker restart` of Milvus: stop grace plus the stale proxy session (see milvus_embedded)
+    restart_cost_seconds = 35.0
 
     def __init__(self, spec: str, options: TargetOptions) -> None:
         super().__init__(options)

@@ -45,6 +45,8 @@ INSTALL_HINT = "pip install 'milvus-conformance[milvus]'"
 DEFAULT_ROOT_PASSWORD = "Milvus"  # observed §3.1: 2.3.5 always creates root with this password
 MIN_STARTUP_TIMEOUT_S = 90.0  # a cold start on a busy 2-core machine can take tens of seconds
 STOP_GRACE_S = 10.0
+# A restart waits for the old proxy session to expire in etcd before writes work again.
+RESTART_COST_ESTIMATE_S = 35.0
 
 # Template placeholders that are ports; each gets its own free port.
 _PORT_KEYS = (
@@ -250,6 +252,7 @@ class MilvusEmbeddedTarget(Target):
     """Real Milvus 2.3.5 standalone in a fresh temp dir; see the module docstring."""
 
     capabilities = frozenset({"fresh", "restart", "auth_off", "management_port"})
+    restart_cost_seconds = RESTART_COST_ESTIMATE_S
 
     def __init__(self, options: TargetOptions, *, auth_enabled: bool = True) -> None:
         super().__init__(options)
