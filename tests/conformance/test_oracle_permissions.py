@@ -6,7 +6,7 @@ import base64
 import binascii
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from conformance.oracle import (
@@ -145,13 +145,18 @@ def test_encoded_bytes_always_decode(raw: bytes) -> None:
 
 
 @given(st.text(alphabet="AB+/=\n@", max_size=12))
+@example(value="AAAA=")
 def test_offset_agrees_with_python_on_validity(value: str) -> None:
-    """Where both decoders define the answer (no newlines), validity must agree."""
+    """Where both decoders define the answer (no newlines), validity must agree.
+
+    Python's decoder tolerates excess padding after a full quantum ("AAAA="); Go's padded
+    StdEncoding needs whole 4-character quanta, so Python counts only with length % 4 == 0.
+    """
     if "\n" in value:
         return
     try:
         base64.b64decode(value, validate=True)
-        python_ok = True
+        python_ok = len(value) % 4 == 0
     except (binascii.Error, ValueError):
         python_ok = False
     assert (decode_error_offset(value) is None) == python_ok
