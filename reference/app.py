@@ -58,6 +58,12 @@ class Application:
         """The gRPC auth interceptor as served; only a seeded deviation replaces this."""
         return interceptor
 
+    @staticmethod
+    def decorate_rest(serve: Any) -> Any:
+        """The REST request pipeline (reference.rest.server._serve) as served; only a seeded
+        deviation replaces this."""
+        return serve
+
     @property
     def vectors(self) -> Any:
         vectors = self._vectors

@@ -14,6 +14,7 @@ deviation to be caught by one of them.
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -707,6 +708,29 @@ def _empty_password(app: Application) -> None:
     app.authenticator = EmptyPassword(app.profile, app.verifier, enabled=app.config.auth_enabled)
 
 
+@_deviation(
+    "auth-off-checks-header",
+    ["AUTH-OFF-CREDENTIALS-IGNORED"],
+    "with --no-auth, an authorization header that is not base64 is still rejected",
+)
+def _auth_off_checks_header(app: Application) -> None:
+    if app.config.auth_enabled:
+        return  # only the authentication-disabled server departs (observed §7)
+    inner = app.authenticator
+    rejected = app.profile.auth_messages["invalid_token"]
+
+    class HalfOff(Authenticator):
+        def authenticate(self, authorization: str | None) -> Principal:
+            if authorization is not None:
+                try:
+                    go_base64.decode(authorization)
+                except go_base64.GoBase64Error:
+                    raise Unauthenticated(rejected) from None
+            return inner.authenticate(authorization)
+
+    app.authenticator = HalfOff(app.profile, app.verifier, enabled=False)
+
+
 # ---- persistence (observed §3.1, §4) -----------------------------------------------------------
 
 
@@ -977,3 +1001,249 @@ def _schema_drops_descriptions(app: Application) -> None:
         inner.create_collection(name, schema_name, plain, **kwargs)
 
     _override_vectors(app, create_collection=create_collection)
+
+
+# ---- REST v2 (observed §8; doc §Limitations, §Create..., §Reset password, §Delete a user) -------
+# The REST server runs every request through `Application.decorate_rest(_serve)`, where
+# `_serve(app, endpoint, header, raw)` authenticates with `app.authenticator` and hands
+# `app.credentials` to the handler. A REST deviation wraps that pipeline; most of them hand it
+# a view of the Application in which one component is replaced, so gRPC stays untouched.
+
+RestServe = Callable[["Application", Any, "str | None", bytes], Any]
+
+
+def _wrap_rest(
+    app: Application, wrapper: Callable[[RestServe, Application, Any, str | None, bytes], Any]
+) -> None:
+    previous = app.decorate_rest
+
+    def decorate(serve: RestServe) -> RestServe:
+        inner = previous(serve)
+        return lambda view, endpoint, header, raw: wrapper(inner, view, endpoint, header, raw)
+
+    app.decorate_rest = decorate  # type: ignore[method-assign]
+
+
+class _AppView:
+    """The Application as the REST server sees it, with some attributes replaced."""
+
+    def __init__(self, app: Application, **replaced: Any) -> None:
+        self._app = app
+        for name, value in replaced.items():
+            setattr(self, name, value)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._app, name)
+
+
+def _rest_view(app: Application, **replaced: Any) -> None:
+    """REST requests see `replaced` components; gRPC keeps the real ones."""
+    view = _AppView(app, **replaced)
+    _wrap_rest(app, lambda serve, _app, endpoint, header, raw: serve(view, endpoint, header, raw))
+
+
+def _rest_credentials(app: Application, **methods: Callable[..., Any]) -> None:
+    _rest_view(app, credentials=_CredentialsOverride(app, **methods))
+
+
+def _rest_path(endpoint: Any) -> str:
+    return str(endpoint.path)
+
+
+class _OpenAuthenticator:
+    """Treats a caller that fails authentication as root (REST list endpoint only)."""
+
+    enabled = False  # makes the REST header parser pass malformed headers through
+
+    def __init__(self, app: Application) -> None:
+        self._inner = app.authenticator
+        self._root = app.profile.root_user
+
+    def authenticate(self, authorization: str | None) -> Principal:
+        try:
+            return self._inner.authenticate(authorization)
+        except Unauthenticated:
+            return Principal(name=self._root, verified=True)
+
+
+@_deviation(
+    "rest-list-unauthenticated",
+    ["REST-AUTH-EVERY-ENDPOINT"],
+    "REST /users/list answers without (or with bad) credentials",
+)
+def _rest_list_open(app: Application) -> None:
+    view = _AppView(app, authenticator=_OpenAuthenticator(app))
+
+    def wrapper(serve: RestServe, real: Any, endpoint: Any, header: str | None, raw: bytes) -> Any:
+        return serve(view if _rest_path(endpoint) == "/users/list" else real, endpoint, header, raw)
+
+    _wrap_rest(app, wrapper)
+
+
+@_deviation(
+    "rest-basic-rejected",
+    ["REST-AUTH-SCHEMES"],
+    "REST refuses HTTP Basic credentials (only `Bearer user:password` works)",
+)
+def _rest_basic_rejected(app: Application) -> None:
+    from reference.rest.envelope import unauthenticated
+
+    def wrapper(serve: RestServe, real: Any, endpoint: Any, header: str | None, raw: bytes) -> Any:
+        if header is not None and header.strip().lower().startswith("basic "):
+            raise unauthenticated()
+        return serve(real, endpoint, header, raw)
+
+    _wrap_rest(app, wrapper)
+
+
+@_deviation(
+    "rest-missing-field-wrong-code",
+    ["REST-ERROR-CODES"],
+    "a REST request missing a required field gets code 1100 instead of 1802",
+)
+def _rest_missing_field_code(app: Application) -> None:
+    from reference.rest.envelope import RestError
+
+    def wrapper(serve: RestServe, real: Any, endpoint: Any, header: str | None, raw: bytes) -> Any:
+        try:
+            return serve(real, endpoint, header, raw)
+        except RestError as error:
+            if error.code != 1802:  # merr.ErrMissingRequiredParameters
+                raise
+            raise RestError(1100, error.message, error.http_status) from None
+
+    _wrap_rest(app, wrapper)
+
+
+def _no_query_vector(raw: bytes) -> bool:
+    """A search body whose `data` has no vector, or an empty one."""
+    try:
+        request = json.loads(raw)
+    except ValueError:
+        return False
+    data = request.get("data") if isinstance(request, dict) else None
+    return isinstance(data, list) and (not data or any(v == [] for v in data))
+
+
+@_deviation(
+    "rest-500-on-bad-vector",
+    ["REST-SCHEMA-FUZZ"],
+    "a REST search with no query vector (or an empty one) crashes with HTTP 500",
+)
+def _rest_500_on_bad_vector(app: Application) -> None:
+    from reference.rest.auth import authenticate
+
+    def wrapper(serve: RestServe, real: Any, endpoint: Any, header: str | None, raw: bytes) -> Any:
+        if _rest_path(endpoint) == "/entities/search" and _no_query_vector(raw):
+            authenticate(real.authenticator, header)  # credentials are still checked first
+            raise IndexError("query vector index out of range")  # the unguarded data[0][0]
+        return serve(real, endpoint, header, raw)
+
+    _wrap_rest(app, wrapper)
+
+
+@_deviation(
+    "rest-long-username-accepted",
+    ["REST-USER-LIMITS"],
+    "REST /users/create accepts a username one character over the maximum",
+)
+def _rest_long_username(app: Application) -> None:
+    inner = app.credentials
+    limit = app.profile.username_max_length
+
+    def create(caller: Principal, username: str, password_b64: str) -> None:
+        if len(username) != limit + 1 or not _valid_username(app, username[:limit]):
+            return inner.create(caller, username, password_b64)
+        password = decode_password(app.profile, password_b64)
+        validate_password(app.profile, password)
+        check_hashable(app.profile, password)
+        _store_new_user(app, username, password)
+        return None
+
+    _rest_credentials(app, create=create)
+
+
+@_deviation(
+    "rest-root-droppable",
+    ["REST-ROOT"],
+    "REST /users/drop of root answers success (root is silently kept)",
+)
+def _rest_root_droppable(app: Application) -> None:
+    inner = app.credentials
+
+    def delete(caller: Principal, username: str) -> None:
+        if username != app.profile.root_user:
+            inner.delete(caller, username)
+
+    _rest_credentials(app, delete=delete)
+
+
+@_deviation(
+    "rest-reset-ignores-old",
+    ["REST-RESET"],
+    "REST /users/update_password succeeds whatever old password is given",
+)
+def _rest_reset_ignores_old(app: Application) -> None:
+    def update(caller: Principal, username: str, old_b64: str, new_b64: str) -> None:
+        new = decode_password(app.profile, new_b64, failure="new_password_decode")
+        validate_password(app.profile, new)
+        _reset_unchecked(app, username, new)
+
+    _rest_credentials(app, update=update)
+
+
+class _DeletedStillWorks:
+    """REST authentication that remembers every header that once worked, for deleted users."""
+
+    def __init__(self, app: Application) -> None:
+        self._inner = app.authenticator
+        self._store = app.store
+        self._remembered: dict[str, Principal] = {}
+        self.enabled = self._inner.enabled
+
+    def authenticate(self, authorization: str | None) -> Principal:
+        try:
+            principal = self._inner.authenticate(authorization)
+        except Unauthenticated:
+            known = self._remembered.get(authorization or "")
+            if known is None or self._store.get_hash(known.name) is not None:
+                raise
+            return known  # the user is gone, but its header still works
+        if authorization and principal.verified:
+            self._remembered[authorization] = principal
+        return principal
+
+
+@_deviation(
+    "rest-deleted-still-works",
+    ["REST-DELETE"],
+    "over REST, a deleted user's credentials keep working if they were used before",
+)
+def _rest_deleted_still_works(app: Application) -> None:
+    _rest_view(app, authenticator=_DeletedStillWorks(app))
+
+
+@_deviation(
+    "rest-separate-user-store",
+    ["REST-CROSS-PROTOCOL"],
+    "REST keeps its own user store (own root), so REST and gRPC users never meet",
+)
+def _rest_separate_store(app: Application) -> None:
+    from reference.storage.database import Database
+    from reference.storage.users import UserRepository
+
+    directory = app.config.data_dir / "rest-only-users"
+    directory.mkdir(exist_ok=True)
+    store = UserRepository(Database(directory))
+    verifier = CredentialVerifier(store, app.hasher)
+    credentials = CredentialService(
+        app.profile, store, app.hasher, verifier, super_users=app.config.super_users
+    )
+    credentials.ensure_root(app.config.root_password)
+    _rest_view(
+        app,
+        store=store,
+        verifier=verifier,
+        credentials=credentials,
+        authenticator=Authenticator(app.profile, verifier, enabled=app.config.auth_enabled),
+    )

@@ -3,6 +3,7 @@
 from conformance.oracle.auth_header import auth_verdict, basic_metadata, std_b64decode
 from conformance.oracle.go_base64 import decode_error_offset
 from conformance.oracle.lifecycle import (
+    create_undecodable_password_verdict,
     create_verdict,
     delete_verdict,
     reset_undecodable_old_verdict,
@@ -20,6 +21,7 @@ __all__ = [
     "auth_verdict",
     "basic_metadata",
     "caller_verdict",
+    "create_undecodable_password_verdict",
     "create_verdict",
     "decode_error_offset",
     "delete_verdict",

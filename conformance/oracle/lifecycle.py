@@ -46,3 +46,13 @@ def reset_undecodable_old_verdict(params: ProfileParams, old_password_b64: str) 
     if offset is None:
         raise ValueError(f"{old_password_b64!r} is valid base64; the oracle needs an invalid one")
     return rejected(params, "old_password_decode", "status_error", offset=offset)
+
+
+def create_undecodable_password_verdict(params: ProfileParams, password_b64: str) -> Verdict:
+    """CreateCredential whose password field is not valid base64: an error status, no user
+    (observed §4.1: the password is decoded before it is validated). Exact profiles name the
+    offending byte, and CreateCredential says "fail" where UpdateCredential says "failed"."""
+    offset = decode_error_offset(password_b64)
+    if offset is None:
+        raise ValueError(f"{password_b64!r} is valid base64; the oracle needs an invalid one")
+    return rejected(params, "password_decode", "status_error", offset=offset)

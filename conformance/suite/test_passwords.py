@@ -6,7 +6,12 @@ import pytest
 from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
-from conformance.oracle import mismatch, password_accepted, password_verdict
+from conformance.oracle import (
+    create_undecodable_password_verdict,
+    mismatch,
+    password_accepted,
+    password_verdict,
+)
 from conformance.suite.strategies import late_positions, mutated, passwords
 from conformance.suite.support import scaled
 
@@ -31,6 +36,19 @@ def test_password_accepted_iff_in_range(users, profile, password: str) -> None:
         assert problem is None, (
             f"create with a {len(password)}-char/{len(password.encode())}-byte password: {problem}"
         )
+
+
+@pytest.mark.clause("AUTH-PASSWORD-LENGTH", driver="wire")
+@pytest.mark.parametrize("raw", ["@@@not-base64", "UHdk!x==", "UHdkUHc", "UHdkUA=", "UA==UA=="])
+def test_create_rejects_undecodable_password(users, root_wire, wire, profile, raw: str) -> None:
+    """A password field that is not base64 (bad byte, short quantum, data after padding) is
+    rejected before any length rule, and no user is created (observed §4.1)."""
+    name = users.new_name("pb")
+    outcome = users.track_external(name, lambda: root_wire.create_credential(name, "", raw))
+    problem = mismatch(outcome, create_undecodable_password_verdict(profile, raw))
+    assert problem is None, f"create with password field {raw!r} (not base64): {problem}"
+    listing = root_wire.list_cred_users()
+    assert listing.ok and name not in listing.payload, f"{name!r} exists after the refusal"
 
 
 @pytest.mark.clause("AUTH-PASSWORD-LOGIN", driver="wire")

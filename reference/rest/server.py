@@ -58,12 +58,15 @@ def _serve(app: Application, endpoint: Endpoint, header: str | None, raw: bytes)
         raise permission_denied(error.message) from None
 
 
-def _route(app: Application, endpoint: Endpoint) -> Callable[[Request], Any]:
+Serve = Callable[["Application", Endpoint, "str | None", bytes], Any]
+
+
+def _route(app: Application, endpoint: Endpoint, serve: Serve) -> Callable[[Request], Any]:
     async def handle(request: Request) -> JSONResponse:
         raw = await request.body()
         header = request.headers.get("authorization")
         try:
-            answer = await run_in_threadpool(_serve, app, endpoint, header, raw)
+            answer = await run_in_threadpool(serve, app, endpoint, header, raw)
         except RestError as error:
             return JSONResponse(error.body(), status_code=error.http_status)
         return JSONResponse(answer)
@@ -76,6 +79,7 @@ def build_app(app: Application) -> FastAPI:
     """The ASGI app. FastAPI's own schema is off: /openapi.json serves our document."""
     api = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
     document = build_document()
+    serve: Serve = app.decorate_rest(_serve)  # the identity unless a seeded deviation is on
 
     async def openapi() -> JSONResponse:
         return JSONResponse(document)
@@ -83,7 +87,7 @@ def build_app(app: Application) -> FastAPI:
     api.add_api_route("/openapi.json", openapi, methods=["GET"], include_in_schema=False)
     for endpoint in ENDPOINTS:
         api.add_api_route(
-            endpoint.url, _route(app, endpoint), methods=["POST"], include_in_schema=False
+            endpoint.url, _route(app, endpoint, serve), methods=["POST"], include_in_schema=False
         )
 
     @api.exception_handler(Exception)

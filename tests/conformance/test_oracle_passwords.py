@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from conformance.oracle import (
+    create_undecodable_password_verdict,
     create_verdict,
     delete_verdict,
     load_params,
@@ -79,3 +80,17 @@ def test_reset_order_of_checks() -> None:
         "old password not correct for u: not authenticated"
     )
     assert reset_verdict(DOCS, "Old_pw1", "u", "Old_pw1", "New_pw12").accepted
+
+
+def test_undecodable_create_password_matches_the_2_3_5_snapshot() -> None:
+    """fixtures/snapshots/milvus-2.3.5.json, probe password-invalid-base64: "fail", byte 0."""
+    exact = create_undecodable_password_verdict(V23, "@@@not-base64")
+    assert (exact.code, exact.error_code) == (65535, 1)
+    assert exact.reason == "decode password fail: illegal base64 data at input byte 0"
+    assert create_undecodable_password_verdict(V26, "UHdkUHc").reason == (
+        "decode password fail: illegal base64 data at input byte 4"
+    )
+    loose = create_undecodable_password_verdict(DOCS, "UA==UA==")
+    assert loose.kind == "status_error" and loose.reason is None
+    with pytest.raises(ValueError, match="valid base64"):
+        create_undecodable_password_verdict(DOCS, "UHdk")

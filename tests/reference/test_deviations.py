@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import grpc
+import httpx
 import numpy as np
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -88,8 +89,10 @@ class Client:
 def start(tmp_path: Path) -> Iterator[Callable[..., Client]]:
     started: list[tuple[ReferenceServer, Client]] = []
 
-    def launch(*deviations: str, data: str = "data") -> Client:
-        config = ServerConfig(data_dir=tmp_path / data, port=0, deviations=deviations)
+    def launch(*deviations: str, data: str = "data", auth: bool = True) -> Client:
+        config = ServerConfig(
+            data_dir=tmp_path / data, port=0, deviations=deviations, auth_enabled=auth
+        )
         server = ReferenceServer(config)
         server.start()
         client = Client(server)
@@ -315,6 +318,72 @@ def _non_root_self_reset(start: Callable[..., Client], dev: tuple[str, ...]) -> 
     return reset, c.login("selfish", "Selfish_2")
 
 
+def _auth_off_bad_header(start: Callable[..., Client], dev: tuple[str, ...]) -> Any:
+    """observed §7: with authentication off, even a header that is not base64 is accepted."""
+    c = start(*dev, auth=False)
+    return c.call("ListCredUsers", milvus_pb2.ListCredUsersRequest(), [("authorization", "%%")])
+
+
+# ---- REST probes: the same server's REST v2 surface (reference/rest/), plain httpx ----------
+
+
+def _rest(start: Callable[..., Client], dev: tuple[str, ...]) -> tuple[Client, Any]:
+    """A gRPC client and an httpx client on the REST server of the same Application."""
+    from reference.rest.server import RestServer
+
+    c = start(*dev)
+    server = RestServer(c.server.app)
+    server.start()
+    http = httpx.Client(base_url=server.url + "/v2/vectordb", timeout=10)
+    _REST_SERVERS.append((server, http))
+    return c, http
+
+
+_REST_SERVERS: list[tuple[Any, Any]] = []
+
+
+@pytest.fixture(autouse=True)
+def _stop_rest_servers() -> Iterator[None]:
+    yield
+    while _REST_SERVERS:
+        server, http = _REST_SERVERS.pop()
+        http.close()
+        server.stop()
+
+
+def _post(http: Any, path: str, body: Any, auth: str | None = "Bearer root:Milvus") -> Any:
+    """(HTTP status, envelope code) of one REST call."""
+    headers = {} if auth is None else {"Authorization": auth}
+    answer = http.post(path, json=body, headers=headers)
+    return answer.status_code, answer.json().get("code")
+
+
+def _rest_call(path: str, body: Any, auth: str | None = "Bearer root:Milvus") -> Probe:
+    return lambda start, dev: _post(_rest(start, dev)[1], path, body, auth)
+
+
+def _rest_reset_wrong_old(start: Callable[..., Client], dev: tuple[str, ...]) -> Any:
+    c, http = _rest(start, dev)
+    c.create("resty", "Resty_pw1")
+    body = {"userName": "resty", "password": "Wrong_old1", "newPassword": "Resty_pw2"}
+    return _post(http, "/users/update_password", body), c.login("resty", "Resty_pw1")
+
+
+def _rest_deleted_session(start: Callable[..., Client], dev: tuple[str, ...]) -> Any:
+    c, http = _rest(start, dev)
+    c.create("gone", "Gone_pw_1")
+    own = "Bearer gone:Gone_pw_1"
+    before = _post(http, "/users/describe", {"userName": "gone"}, own)
+    c.delete("gone")
+    return before, _post(http, "/users/describe", {"userName": "gone"}, own)
+
+
+def _rest_cross_protocol(start: Callable[..., Client], dev: tuple[str, ...]) -> Any:
+    c, http = _rest(start, dev)
+    created = _post(http, "/users/create", {"userName": "xrest", "password": "Xrest_pw1"})
+    return created, c.login("xrest", "Xrest_pw1"), "xrest" in c.users()
+
+
 PROBES: dict[str, Probe] = {
     "username-33-chars": _creates("a" * 33),
     "username-digit-first": _creates("1abc"),
@@ -362,6 +431,18 @@ PROBES: dict[str, Probe] = {
     "released-still-searchable": _vector("released"),
     "schema-drops-descriptions": _vector("desc"),
     "data-rpcs-unauthenticated": _vector("unauth_query"),
+    "auth-off-checks-header": lambda start, dev: isinstance(_auth_off_bad_header(start, dev), str),
+    "rest-list-unauthenticated": _rest_call("/users/list", {}, auth=None),
+    "rest-basic-rejected": _rest_call("/users/list", {}, auth="Basic " + _b64("root:Milvus")),
+    "rest-missing-field-wrong-code": _rest_call("/users/describe", {}),
+    "rest-500-on-bad-vector": _rest_call("/entities/search", {"collectionName": "c", "data": []}),
+    "rest-long-username-accepted": _rest_call(
+        "/users/create", {"userName": "a" * 33, "password": "Secret_1"}
+    ),
+    "rest-root-droppable": _rest_call("/users/drop", {"userName": "root"}),
+    "rest-reset-ignores-old": _rest_reset_wrong_old,
+    "rest-deleted-still-works": _rest_deleted_session,
+    "rest-separate-user-store": _rest_cross_protocol,
 }
 
 
@@ -384,6 +465,24 @@ def test_clean_answers_are_the_spec_answers(start: Callable[..., Client]) -> Non
     assert not c.create("a" * 33, "Secret_1") and not c.create("1abc", "Secret_1")
     assert _get_version_bare(c) == "UNAUTHENTICATED" and _sourceid(c) == "UNAUTHENTICATED"
     assert c.login(*ROOT) and "root" in c.users() and c.delete("never_existed")
+
+
+def test_clean_rest_answers_are_the_spec_answers(start: Callable[..., Client]) -> None:
+    """observed §8: 401/1800 without credentials, 1802 for a missing field, no 5xx, and root
+    undeletable; doc §Limitations: 33 characters is one too many."""
+    runs = iter(range(100))
+
+    def fresh(*dev: str) -> Client:
+        return start(*dev, data=f"clean{next(runs)}")
+
+    assert _rest_call("/users/list", {}, auth=None)(fresh, ()) == (401, 1800)
+    assert _rest_call("/users/describe", {})(fresh, ()) == (200, 1802)
+    search = _rest_call("/entities/search", {"collectionName": "c", "data": []})(fresh, ())
+    assert search[0] == 200 and search[1] != 0
+    too_long = {"userName": "a" * 33, "password": "Secret_1"}
+    assert _rest_call("/users/create", too_long)(fresh, ())[1] not in (0, None)
+    assert _rest_call("/users/drop", {"userName": "root"})(fresh, ())[1] not in (0, None)
+    assert _rest_cross_protocol(fresh, ()) == ((200, 0), True, True)
 
 
 def test_unknown_name_is_rejected_with_the_valid_names() -> None:
