@@ -64,6 +64,12 @@ class Application:
         deviation replaces this."""
         return serve
 
+    @staticmethod
+    def decorate_management(routes: dict[Any, Any]) -> dict[Any, Any]:
+        """The management port's route table (reference.management) as served; only a seeded
+        deviation extends it."""
+        return routes
+
     @property
     def vectors(self) -> Any:
         vectors = self._vectors

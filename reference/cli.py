@@ -52,6 +52,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="also serve REST API v2 on this port (0 picks a free one); off by default",
     )
     serve.add_argument(
+        "--management-port",
+        type=_port,
+        default=None,
+        help="serve GET /healthz on this management port (0 picks a free one); off by default",
+    )
+    serve.add_argument(
         "--deviate",
         action="append",
         default=[],
@@ -148,6 +154,7 @@ def serve(args: argparse.Namespace) -> int:
     )
     server = ReferenceServer(config)
     rest = None
+    management = None
     try:
         try:
             server.start()
@@ -158,18 +165,36 @@ def serve(args: argparse.Namespace) -> int:
                 assert server.app is not None
                 rest = RestServer(server.app, args.host, args.http_port)
                 rest.start()
+            if args.management_port is not None:
+                from reference.management import ManagementServer
+
+                assert server.app is not None
+                management = ManagementServer(server.app, args.host, args.management_port)
+                management.start()
         except (StartupError, ProfileError, OSError) as error:
             print(f"milvus-reference: {error}", file=sys.stderr)
             return 1
         if args.root_password is not None and server.app and not server.app.root_created:
             print("root already exists: --root-password ignored", file=sys.stderr)
         if args.ready_file is not None:
-            _write_ready_file(args.ready_file, server.port, rest.url if rest else None)
+            _write_ready_file(
+                args.ready_file,
+                server.port,
+                rest.url if rest else None,
+                management.url if management else None,
+            )
         print(f"listening on {server.address}", flush=True)
         if rest is not None:
             print(f"http listening on {format_address(args.host, rest.port)}", flush=True)
+        if management is not None:
+            print(
+                f"management listening on {format_address(args.host, management.port)}", flush=True
+            )
         while not stop_requested.wait(0.2):
             pass
+        if management is not None:
+            management.stop()
+            management = None
         if rest is not None:
             rest.stop()
         server.stop()
@@ -177,6 +202,8 @@ def serve(args: argparse.Namespace) -> int:
             args.ready_file.unlink(missing_ok=True)
         return 0
     finally:
+        if management is not None:
+            management.stop()
         if rest is not None:
             rest.stop()
         server.stop(grace=0)
@@ -184,11 +211,19 @@ def serve(args: argparse.Namespace) -> int:
             shutil.rmtree(temporary_dir, ignore_errors=True)
 
 
-def _write_ready_file(path: Path, port: int | None, http_url: str | None = None) -> None:
+def _write_ready_file(
+    path: Path, port: int | None, http_url: str | None = None, management_url: str | None = None
+) -> None:
     """Atomic, so a watcher never reads a half-written port. Line 1: the gRPC port; line 2
-    (only with --http-port): the REST base URL."""
+    (only with --http-port): the REST base URL; last (only with --management-port):
+    `management=URL`, prefixed so line-2 readers never mistake it for the REST URL."""
     partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    text = f"{port}\n" if http_url is None else f"{port}\n{http_url}\n"
+    lines = [str(port)]
+    if http_url is not None:
+        lines.append(http_url)
+    if management_url is not None:
+        lines.append(f"management={management_url}")
+    text = "".join(f"{line}\n" for line in lines)
     partial.write_text(text, encoding="ascii")
     os.replace(partial, path)
 

@@ -1247,3 +1247,61 @@ def _rest_separate_store(app: Application) -> None:
         credentials=credentials,
         authenticator=Authenticator(app.profile, verifier, enabled=app.config.auth_enabled),
     )
+
+
+# ---- management port (observed §8.3) --------------------------------------------------------
+
+
+def _json_reply(status: int, document: Any) -> tuple[int, str, bytes]:
+    return status, "application/json", json.dumps(document).encode()
+
+
+@_deviation(
+    "management-port-side-door",
+    ["AUTH-MANAGEMENT-PORT"],
+    "the management port lists, creates and deletes users without authentication "
+    "(/api/v1/credential, as Milvus 2.3.5's :9091)",
+)
+def _management_side_door(app: Application) -> None:
+    # Every call runs as root, whatever (or whoever) sent it: that is the side door.
+    root = Principal(name=app.profile.root_user, verified=True)
+
+    def body_of(raw: bytes) -> dict[str, Any]:
+        document = json.loads(raw or b"{}")
+        if not isinstance(document, dict):
+            raise ValueError("a JSON object is required")
+        return document
+
+    def guarded(run: Callable[[dict[str, Any]], Any]) -> Callable[[Any, bytes], Any]:
+        def handle(_app: Any, raw: bytes) -> tuple[int, str, bytes]:
+            try:
+                return _json_reply(200, run(body_of(raw)))
+            except (KeyError, ValueError, TypeError) as error:
+                return _json_reply(400, {"status": {"code": 1, "reason": str(error)}})
+            except StatusError as error:
+                return _json_reply(200, {"status": {"code": error.code, "reason": error.reason}})
+
+        return handle
+
+    def list_users(_: dict[str, Any]) -> Any:
+        return {"status": {}, "usernames": app.credentials.list_usernames(root)}
+
+    def create(request: dict[str, Any]) -> Any:
+        app.credentials.create(root, str(request["username"]), str(request["password"]))
+        return {}
+
+    def delete(request: dict[str, Any]) -> Any:
+        app.credentials.delete(root, str(request["username"]))
+        return {}
+
+    previous = app.decorate_management
+
+    def decorate(routes: dict[Any, Any]) -> dict[Any, Any]:
+        return {
+            **previous(routes),
+            ("GET", "/api/v1/credential/users"): guarded(list_users),
+            ("POST", "/api/v1/credential"): guarded(create),
+            ("DELETE", "/api/v1/credential"): guarded(delete),
+        }
+
+    app.decorate_management = decorate  # type: ignore[method-assign]

@@ -83,6 +83,7 @@ def test_username_accepted_iff_valid(users, profile, existing_users, name: str) 
 )
 @example(name="RoundTrip_1")
 @example(name="rs_sp ")
+@example(name="rs_quad\u2000")  # EN QUAD: Unicode whitespace that Go's TrimSpace strips too
 def test_accepted_username_listed_and_logs_in(
     users, profile, existing_users, wire, root_wire, name: str
 ) -> None:

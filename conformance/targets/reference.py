@@ -30,7 +30,7 @@ EXTRA_ARGS_ENV = "MILVUS_CONFORMANCE_REFERENCE_ARGS"  # shell-quoted extra `serv
 
 
 class ReferenceTarget(Target):
-    capabilities = frozenset({"fresh", "restart", "auth_off"})
+    capabilities = frozenset({"fresh", "restart", "auth_off", "management_port"})
 
     def __init__(self, options: TargetOptions, *, auth: bool = True) -> None:
         super().__init__(options)
@@ -40,6 +40,7 @@ class ReferenceTarget(Target):
         self._home: Path | None = None
         self._port = 0
         self._http_port = 0
+        self._management_port = 0
         self.rest_url: str | None = None  # REST API v2, served by the same process
 
     @property
@@ -97,6 +98,8 @@ class ReferenceTarget(Target):
             str(self._home / "data"),
             "--profile",
             self.options.profile,
+            "--management-port",  # health only; probed by AUTH-MANAGEMENT-PORT
+            str(self._management_port),
         ]
         if _rest_server_installed():
             argv += ["--http-port", str(self._http_port)]
@@ -121,6 +124,9 @@ class ReferenceTarget(Target):
         self.rest_url = _read_rest_url(ready_file)
         if self.rest_url is not None:
             self._http_port = int(self.rest_url.rsplit(":", 1)[1])
+        self.management_url = _read_management_url(ready_file)
+        if self.management_url is not None:
+            self._management_port = int(self.management_url.rsplit(":", 1)[1])
 
 
 def _read_ready(ready_file: Path) -> str | None:
@@ -146,6 +152,19 @@ def _read_rest_url(ready_file: Path) -> str | None:
     except OSError:
         return None
     return lines[1] if len(lines) > 1 and lines[1].startswith("http") else None
+
+
+def _read_management_url(ready_file: Path) -> str | None:
+    """The `management=URL` line of the ready file (written with --management-port)."""
+    try:
+        lines = ready_file.read_text(encoding="utf-8").split()
+    except OSError:
+        return None
+    for line in lines[1:]:
+        key, _, value = line.partition("=")
+        if key == "management" and value.startswith("http"):
+            return value
+    return None
 
 
 def _read_listening_line(log_path: Path, offset: int) -> str | None:

@@ -384,6 +384,25 @@ def _rest_cross_protocol(start: Callable[..., Client], dev: tuple[str, ...]) -> 
     return created, c.login("xrest", "Xrest_pw1"), "xrest" in c.users()
 
 
+def _management_side_door(start: Callable[..., Client], dev: tuple[str, ...]) -> Any:
+    """observed §8.3: unauthenticated list/create/delete on the management port."""
+    from reference.management import ManagementServer
+
+    c = start(*dev)
+    server = ManagementServer(c.server.app, "127.0.0.1", 0)
+    server.start()
+    try:
+        with httpx.Client(base_url=server.url, timeout=10) as http:
+            listed = http.get("/api/v1/credential/users")
+            pw = _b64("Side_pw1")
+            created = http.post("/api/v1/credential", json={"username": "side", "password": pw})
+            made = "side" in c.users()
+            dropped = http.request("DELETE", "/api/v1/credential", json={"username": "side"})
+            return listed.status_code, listed.text, created.status_code, made, dropped.status_code
+    finally:
+        server.stop()
+
+
 PROBES: dict[str, Probe] = {
     "username-33-chars": _creates("a" * 33),
     "username-digit-first": _creates("1abc"),
@@ -443,6 +462,7 @@ PROBES: dict[str, Probe] = {
     "rest-reset-ignores-old": _rest_reset_wrong_old,
     "rest-deleted-still-works": _rest_deleted_session,
     "rest-separate-user-store": _rest_cross_protocol,
+    "management-port-side-door": _management_side_door,
 }
 
 
@@ -483,6 +503,18 @@ def test_clean_rest_answers_are_the_spec_answers(start: Callable[..., Client]) -
     assert _rest_call("/users/create", too_long)(fresh, ())[1] not in (0, None)
     assert _rest_call("/users/drop", {"userName": "root"})(fresh, ())[1] not in (0, None)
     assert _rest_cross_protocol(fresh, ()) == ((200, 0), True, True)
+
+
+def test_clean_management_port_has_no_side_door(start: Callable[..., Client]) -> None:
+    assert _management_side_door(start, ()) == (404, "404 page not found", 404, False, 404)
+
+
+def test_side_door_answers_like_milvus_2_3_5(start: Callable[..., Client]) -> None:
+    listed, text, created, made, dropped = _management_side_door(
+        start, ("management-port-side-door",)
+    )
+    assert (listed, created, made, dropped) == (200, 200, True, 200)
+    assert json.loads(text) == {"status": {}, "usernames": ["root"]}
 
 
 def test_unknown_name_is_rejected_with_the_valid_names() -> None:
