@@ -95,6 +95,26 @@ class Target(abc.ABC):
         self.stop()
 
 
+class LocalProcessTarget(Target):
+    """A target run as one local child process whose output goes to `<home>/server.log`."""
+
+    def __init__(self, options: TargetOptions) -> None:
+        super().__init__(options)
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._home: Path | None = None
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None and self._proc.poll() is None else None
+
+    @property
+    def log_path(self) -> Path | None:
+        return self._home / "server.log" if self._home else None
+
+    def log_tail(self, lines: int = 200) -> str:
+        return tail_file(self.log_path, lines)
+
+
 # ---- process helpers -------------------------------------------------------------------------
 
 

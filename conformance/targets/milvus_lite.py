@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import subprocess
-from pathlib import Path
-
 from conformance.targets.base import (
     LOOPBACK,
-    Target,
+    LocalProcessTarget,
     TargetError,
     TargetOptions,
     find_executable,
@@ -17,28 +14,17 @@ from conformance.targets.base import (
     remove_dir,
     spawn,
     stop_process,
-    tail_file,
     wait_until,
 )
 
 
-class MilvusLiteTarget(Target):
+class MilvusLiteTarget(LocalProcessTarget):
     capabilities = frozenset({"fresh", "restart"})
 
     def __init__(self, options: TargetOptions) -> None:
         super().__init__(options)
         self.name = "milvus-lite"
-        self._proc: subprocess.Popen[bytes] | None = None
-        self._home: Path | None = None
         self._port = 0
-
-    @property
-    def pid(self) -> int | None:
-        return self._proc.pid if self._proc is not None and self._proc.poll() is None else None
-
-    @property
-    def log_path(self) -> Path | None:
-        return self._home / "server.log" if self._home else None
 
     def start(self) -> None:
         if self._proc is not None:
@@ -62,9 +48,6 @@ class MilvusLiteTarget(Target):
             self.address = ""
             remove_dir(self._home)
             self._home = None
-
-    def log_tail(self, lines: int = 200) -> str:
-        return tail_file(self.log_path, lines)
 
     def _launch(self, port: int) -> None:
         assert self._home is not None and self.log_path is not None

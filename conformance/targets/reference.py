@@ -7,11 +7,11 @@ import json
 import os
 import re
 import shlex
-import subprocess
 from pathlib import Path
 
 from conformance.targets.base import (
     LOOPBACK,
+    LocalProcessTarget,
     Target,
     TargetError,
     TargetOptions,
@@ -20,7 +20,6 @@ from conformance.targets.base import (
     remove_dir,
     spawn,
     stop_process,
-    tail_file,
     wait_until,
 )
 
@@ -29,27 +28,17 @@ _DEFAULT_ROOT_PASSWORD = "Milvus"  # doc §Create an authenticated user
 EXTRA_ARGS_ENV = "MILVUS_CONFORMANCE_REFERENCE_ARGS"  # shell-quoted extra `serve` arguments
 
 
-class ReferenceTarget(Target):
+class ReferenceTarget(LocalProcessTarget):
     capabilities = frozenset({"fresh", "restart", "auth_off", "management_port"})
 
     def __init__(self, options: TargetOptions, *, auth: bool = True) -> None:
         super().__init__(options)
         self.name = "reference" if auth else "reference(--no-auth)"
         self.auth = auth
-        self._proc: subprocess.Popen[bytes] | None = None
-        self._home: Path | None = None
         self._port = 0
         self._http_port = 0
         self._management_port = 0
         self.rest_url: str | None = None  # REST API v2, served by the same process
-
-    @property
-    def pid(self) -> int | None:
-        return self._proc.pid if self._proc is not None and self._proc.poll() is None else None
-
-    @property
-    def log_path(self) -> Path | None:
-        return self._home / "server.log" if self._home else None
 
     def start(self) -> None:
         if self._proc is not None:
@@ -79,9 +68,6 @@ class ReferenceTarget(Target):
         other = ReferenceTarget(self.options, auth=False)
         other.start()
         return other
-
-    def log_tail(self, lines: int = 200) -> str:
-        return tail_file(self.log_path, lines)
 
     def _launch(self, port: int) -> None:
         assert self._home is not None and self.log_path is not None
