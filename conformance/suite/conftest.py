@@ -111,34 +111,29 @@ def users(root_session: RootSession, _ledger: PoolLedger) -> Iterator[UserPool]:
         raise HarnessError(f"could not delete suite users {leftovers}")
 
 
+def _closing_factory(make: Callable[..., Any], close: str) -> Iterator[Callable[..., Any]]:
+    """Yield a factory of clients for the target; call each one's `close` at teardown."""
+    made: list[Any] = []
+
+    def factory(user: str, password: str) -> Any:
+        made.append(make(user, password))
+        return made[-1]
+
+    yield factory
+    for client in made:
+        getattr(client, close)()
+
+
 @pytest.fixture
 def sdk(target: Any) -> Iterator[Callable[..., SdkSession]]:
     """Factory: sdk(user, password) -> SdkSession with a unique alias, disconnected at teardown."""
-    sessions: list[SdkSession] = []
-
-    def make(user: str, password: str) -> SdkSession:
-        session = SdkSession(target.address, user, password)
-        sessions.append(session)
-        return session
-
-    yield make
-    for session in sessions:
-        session.disconnect()
+    yield from _closing_factory(lambda u, p: SdkSession(target.address, u, p), "disconnect")
 
 
 @pytest.fixture
 def sdk_client(target: Any) -> Iterator[Callable[..., SdkClient]]:
     """Factory: sdk_client(user, password) -> dedicated MilvusClient wrapper."""
-    clients: list[SdkClient] = []
-
-    def make(user: str, password: str) -> SdkClient:
-        client = SdkClient(target.address, user, password)
-        clients.append(client)
-        return client
-
-    yield make
-    for client in clients:
-        client.close()
+    yield from _closing_factory(lambda u, p: SdkClient(target.address, u, p), "close")
 
 
 @pytest.fixture

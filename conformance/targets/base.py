@@ -114,6 +114,15 @@ class LocalProcessTarget(Target):
     def log_tail(self, lines: int = 200) -> str:
         return tail_file(self.log_path, lines)
 
+    def stop(self) -> None:
+        try:
+            stop_process(self._proc)
+        finally:
+            self._proc = None
+            self.address = ""
+            remove_dir(self._home)
+            self._home = None
+
 
 # ---- process helpers -------------------------------------------------------------------------
 
@@ -212,19 +221,26 @@ def wait_until(
     )
 
 
-def stop_process(proc: subprocess.Popen[bytes] | None, grace: float = 5.0) -> None:
-    """SIGTERM the process by PID, SIGKILL it after `grace` seconds, and reap it."""
+def stop_process(
+    proc: subprocess.Popen[bytes] | None, grace: float = 5.0, *, group: bool = False
+) -> None:
+    """SIGTERM the process by PID, SIGKILL it after `grace` seconds, and reap it.
+
+    `group=True` signals the process group whose id is that PID (a child started with
+    start_new_session), so the server's own children stop with it.
+    """
     if proc is None:
         return
+    kill = os.killpg if group else os.kill
     try:
         if proc.poll() is None:
             with contextlib.suppress(ProcessLookupError):
-                os.kill(proc.pid, signal.SIGTERM)
+                kill(proc.pid, signal.SIGTERM)
             try:
                 proc.wait(timeout=grace)
             except subprocess.TimeoutExpired:
                 with contextlib.suppress(ProcessLookupError):
-                    os.kill(proc.pid, signal.SIGKILL)
+                    kill(proc.pid, signal.SIGKILL)
                 proc.wait(timeout=grace)
     finally:
         _LIVE.pop(proc.pid, None)

@@ -21,7 +21,6 @@ import lzma
 import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
@@ -38,6 +37,7 @@ from conformance.targets.base import (
     TargetOptions,
     make_temp_dir,
     remove_dir,
+    stop_process,
 )
 from conformance.targets.credential_write_probe import credential_writes_settle
 
@@ -444,13 +444,5 @@ class MilvusEmbeddedTarget(Target):
         proc, self.process = self.process, None
         if proc is None:
             return
-        if proc.poll() is None:
-            # The group id is the PID we started (start_new_session); signal only that group.
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=STOP_GRACE_S)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=10)
+        # The group id is the PID we started (start_new_session); signal only that group.
+        stop_process(proc, STOP_GRACE_S, group=True)

@@ -11,7 +11,6 @@ from conformance.targets.base import (
     free_port,
     make_temp_dir,
     port_accepts,
-    remove_dir,
     spawn,
     stop_process,
     wait_until,
@@ -39,15 +38,6 @@ class MilvusLiteTarget(LocalProcessTarget):
         stop_process(self._proc)
         self._proc = None
         self._launch(self._port)
-
-    def stop(self) -> None:
-        try:
-            stop_process(self._proc)
-        finally:
-            self._proc = None
-            self.address = ""
-            remove_dir(self._home)
-            self._home = None
 
     def _launch(self, port: int) -> None:
         assert self._home is not None and self.log_path is not None

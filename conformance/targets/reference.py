@@ -17,7 +17,6 @@ from conformance.targets.base import (
     TargetOptions,
     find_executable,
     make_temp_dir,
-    remove_dir,
     spawn,
     stop_process,
     wait_until,
@@ -54,15 +53,6 @@ class ReferenceTarget(LocalProcessTarget):
         stop_process(self._proc)
         self._proc = None
         self._launch(port=self._port)
-
-    def stop(self) -> None:
-        try:
-            stop_process(self._proc)
-        finally:
-            self._proc = None
-            self.address = ""
-            remove_dir(self._home)
-            self._home = None
 
     def spawn_auth_off(self) -> Target:
         other = ReferenceTarget(self.options, auth=False)
