@@ -54,9 +54,10 @@ class Application:
             apply_deviations(self, config.deviations)
 
     @staticmethod
-    def decorate_interceptor(interceptor: Any) -> Any:
-        """The gRPC auth interceptor as served; only a seeded deviation replaces this."""
-        return interceptor
+    def decorate_gate(gate: Any) -> Any:
+        """The gRPC auth gate (reference.wire.auth_gate) as served; only a seeded deviation
+        replaces this."""
+        return gate
 
     @staticmethod
     def decorate_rest(serve: Any) -> Any:

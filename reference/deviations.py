@@ -3,7 +3,7 @@
 `milvus-reference serve --deviate NAME` turns one on. Each deviation is a function applied
 once, at composition time (end of `Application.__init__`), that substitutes or wraps one
 component: the profile values, the credential service, the verifier, the authenticator, the
-gRPC auth interceptor, the user store or the vector service. Nothing here is imported or run
+gRPC auth gate, the user store or the vector service. Nothing here is imported or run
 when no deviation is requested, so the normal code path pays nothing.
 
 Each entry names the catalogue clause(s) it must break (conformance/clauses*.yaml); the
@@ -20,11 +20,10 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import grpc
 import numpy as np
 
 from reference.domain import go_base64
-from reference.domain.authn import Authenticator, CredentialVerifier, Principal
+from reference.domain.authn import ANONYMOUS, Authenticator, CredentialVerifier, Principal
 from reference.domain.credentials import CredentialService
 from reference.domain.errors import PermissionDenied, StatusError, Unauthenticated
 from reference.domain.password_hash import PasswordHasher
@@ -581,27 +580,28 @@ def _list_leaks(app: Application) -> None:
 # ---- authentication surface (observed §5) -------------------------------------------------------
 
 
-class _BypassInterceptor(grpc.ServerInterceptor):
+Exemption = Callable[[str, Sequence[tuple[str, Any]]], bool]  # (method, metadata) -> skip auth?
+
+
+class _BypassGate:
     """Lets calls that `exempt` selects through without authentication."""
 
-    def __init__(
-        self, inner: grpc.ServerInterceptor, exempt: Callable[[grpc.HandlerCallDetails], bool]
-    ) -> None:
+    def __init__(self, inner: Any, exempt: Exemption) -> None:
         self._inner = inner
         self._exempt = exempt
 
-    def intercept_service(self, continuation: Any, details: grpc.HandlerCallDetails) -> Any:
-        if self._exempt(details):
-            return continuation(details)
-        return self._inner.intercept_service(continuation, details)
+    def admit(self, method: str, metadata: Sequence[tuple[str, Any]], context: Any) -> Principal:
+        if self._exempt(method, metadata):
+            return ANONYMOUS
+        return self._inner.admit(method, metadata, context)
 
 
-def _exempt_calls(app: Application, exempt: Callable[[grpc.HandlerCallDetails], bool]) -> None:
-    app.decorate_interceptor = lambda inner: _BypassInterceptor(inner, exempt)
+def _exempt_calls(app: Application, exempt: Exemption) -> None:
+    app.decorate_gate = lambda inner: _BypassGate(inner, exempt)
 
 
 def _exempt_methods(app: Application, *suffixes: str) -> None:
-    _exempt_calls(app, lambda details: details.method.endswith(suffixes))
+    _exempt_calls(app, lambda method, metadata: method.endswith(suffixes))
 
 
 @_deviation("getversion-unauthenticated", ["AUTH-EVERY-RPC"], "GetVersion needs no credentials")
@@ -636,11 +636,8 @@ def _data_open(app: Application) -> None:
     "sourceid=base64('@@milvus-member@@') skips authentication, as Milvus 2.3.5 did",
 )
 def _sourceid_bypass(app: Application) -> None:
-    def exempt(details: grpc.HandlerCallDetails) -> bool:
-        return any(
-            key == "sourceid" and value == _MEMBER_SOURCE_ID
-            for key, value in details.invocation_metadata or ()
-        )
+    def exempt(method: str, metadata: Sequence[tuple[str, Any]]) -> bool:
+        return any(key == "sourceid" and value == _MEMBER_SOURCE_ID for key, value in metadata)
 
     _exempt_calls(app, exempt)
 

@@ -17,7 +17,7 @@ import grpc
 
 from reference.domain.errors import PermissionDenied, StatusError, Unauthenticated
 from reference.wire import status
-from reference.wire.auth_interceptor import current_principal
+from reference.wire.auth_gate import current_principal
 from reference.wire.proto import common_pb2, milvus_pb2
 
 if TYPE_CHECKING:

@@ -19,6 +19,7 @@ from google.protobuf.message_factory import GetMessageClass
 
 from reference.domain.errors import StatusError
 from reference.wire import status
+from reference.wire.auth_gate import GuardedServer
 from reference.wire.proto import common_pb2, milvus_pb2
 
 SERVICE = milvus_pb2.DESCRIPTOR.services_by_name["MilvusService"]
@@ -63,7 +64,7 @@ def _guarded(behaviour: Callable[..., Any], response_class: Any) -> Callable[...
     return handle
 
 
-def add_milvus_service(servicer: Any, server: grpc.Server) -> None:
+def add_milvus_service(servicer: Any, server: grpc.Server | GuardedServer) -> None:
     """Like the generated registration, for the unary methods (streaming ones stay unknown,
     which gRPC answers UNIMPLEMENTED, as the generated base class would)."""
     handlers = {}

@@ -1,4 +1,4 @@
-"""Builds and runs the gRPC server: auth interceptor, Milvus servicer, grpc.health.v1."""
+"""Builds and runs the gRPC server: auth gate, Milvus servicer, grpc.health.v1."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from reference.app import Application
 from reference.domain.profile import DEFAULT_PROFILE
-from reference.wire.auth_interceptor import AuthInterceptor
+from reference.wire.auth_gate import AuthGate, GuardedServer
 from reference.wire.milvus_service import add_milvus_service
 from reference.wire.proto import milvus_pb2
 from reference.wire.servicer import ReferenceServicer
@@ -58,18 +58,18 @@ class ReferenceServer:
                 futures.ThreadPoolExecutor(
                     max_workers=self.config.workers, thread_name_prefix="rpc"
                 ),
-                interceptors=[app.decorate_interceptor(AuthInterceptor(app.authenticator))],
                 options=[
                     ("grpc.max_receive_message_length", self.config.max_message_bytes),
                     ("grpc.max_send_message_length", self.config.max_message_bytes),
                     ("grpc.so_reuseport", 0),
                 ],
             )
-            add_milvus_service(ReferenceServicer(app), server)
+            guarded = GuardedServer(server, app.decorate_gate(AuthGate(app.authenticator)))
+            add_milvus_service(ReferenceServicer(app), guarded)
             health_servicer = health.HealthServicer()
             for service in ("", MILVUS_SERVICE):
                 health_servicer.set(service, health_pb2.HealthCheckResponse.SERVING)
-            health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+            health_pb2_grpc.add_HealthServicer_to_server(health_servicer, guarded)
             address = format_address(self.config.host, self.config.port)
             try:
                 port = server.add_insecure_port(address)

@@ -3,7 +3,7 @@
 Loaded on the first vector RPC (see vector_rpcs.py), so start-up never pays for numpy/lark.
 
 Protobuf in, a call on `self.app.vectors` (reference.domain.vector.service.VectorService),
-protobuf out. Authentication already happened in the interceptor; in profile docs-2.1 any
+protobuf out. Authentication already happened in the auth gate; in profile docs-2.1 any
 authenticated user may use these RPCs (doc §Enable authentication).
 """
 
