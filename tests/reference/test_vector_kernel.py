@@ -110,3 +110,38 @@ def test_query_key_order_matches_lexsort_including_signed_zero() -> None:
     # -0.0 and +0.0 are equal keys: their ties must fall back to row order
     want = np.lexsort((rows, keys + np.float32(0.0), queries))
     np.testing.assert_array_equal(order, want)
+
+
+@settings(max_examples=80, derandomize=True, deadline=None)
+@given(
+    n=st.integers(1, 300),
+    nq=st.integers(1, 4),
+    k=st.integers(1, 20),
+    metric=st.sampled_from(["L2", "IP"]),
+    seed=st.integers(0, 2**16),
+    dead_prefix=st.integers(0, 60),
+)
+def test_prefix_bound_keeps_ties_and_survives_a_dead_prefix(
+    n, nq, k, metric, seed, dead_prefix
+) -> None:
+    """Small integer vectors make many exact ties; deleted leading rows can leave the bound's
+    prefix with fewer than k valid rows. Expected: the (key, row) order of brute force."""
+    rng = np.random.default_rng(seed)
+    data = rng.integers(-2, 3, size=(n, 3)).astype(np.float32)
+    queries = rng.integers(-2, 3, size=(nq, 3)).astype(np.float32)
+    valid = np.ones(n, bool)
+    valid[:dead_prefix] = False
+    with pytest.MonkeyPatch.context() as patch:  # a prefix of 4k rows, several tiles
+        patch.setattr(kernel, "MIN_TILE_ROWS", 4)
+        patch.setattr(kernel, "CANDIDATE_BUDGET", 16)
+        patch.setattr(kernel, "TILE_SCORES", 128)
+        column = VectorColumn(3)
+        column.append(data)
+        top = kernel.search(column.chunks(), queries, metric, k, valid)
+    keys = _oracle(data, queries, metric)
+    keys[:, ~valid] = np.inf
+    for q in range(nq):
+        count = min(k, int(valid.sum()))
+        order = np.lexsort((np.arange(n), keys[q]))[:count]
+        assert top.counts[q] == count
+        assert top.rows[q, :count].tolist() == order.tolist()

@@ -44,16 +44,21 @@ def _augmented_queries(queries: np.ndarray, metric: str) -> np.ndarray:
     return out
 
 
-def _select(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+def _select(scores: np.ndarray, k: int, prefix: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Candidate (query, column) pairs that include each query's k smallest finite scores.
 
     Every score equal to a query's k-th smallest is kept, so a tie at the cut is settled by
-    row order in `_reduce`, never by argpartition's arbitrary pick.
+    row order in `_reduce`, never by argpartition's arbitrary pick. With `prefix`, the cut is
+    the k-th smallest of the first `prefix` columns only: an upper bound on the true k-th, so
+    nothing is lost, and partitioning a prefix is far cheaper than the whole block.
     """
     width = scores.shape[1]
     if k >= width:
         return np.divmod(np.flatnonzero(np.isfinite(scores)), width)
-    kth = np.partition(scores, k - 1, axis=1)[:, k - 1]
+    head = scores if prefix is None or prefix >= width else scores[:, : max(prefix, k)]
+    kth = np.partition(head, k - 1, axis=1)[:, k - 1]
+    if head is not scores and not np.isfinite(kth).all():
+        return _select(scores, k)  # < k valid rows in the prefix: its cut would keep them all
     keep = (scores <= kth[:, None]) & np.isfinite(scores)
     return np.divmod(np.flatnonzero(keep), width)
 
@@ -143,12 +148,11 @@ def search(
     augmented = _augmented_queries(queries, metric)
     max_tile = _tile_rows(nq)
     buffer = np.empty(0, np.float32)  # score block, reused by every tile
-    # Tiles start small, so the first bound comes cheaply, and grow with the rows seen: a
-    # tile T rows long after S rows lets about k*T/S rows per query past the bound, so the
-    # growth factor keeps that candidate count near CANDIDATE_BUDGET.
-    growth = max(2, CANDIDATE_BUDGET // (nq * k))
-    tile = min(max_tile, max(MIN_TILE_ROWS, 4 * k))
-    seen = 0
+    # Every tile is as large as the score budget allows (few BLAS calls: each one synchronises
+    # the BLAS threads). The first tile's bound comes from a prefix of its own scores: a bound
+    # from the first P rows lets about k*T/P rows per query of a T-row tile through, so P keeps
+    # that count near CANDIDATE_BUDGET. Later tiles use the running bound, which only tightens.
+    tile = max_tile
     best = _Candidates(nq, k)
     for start, matrix in chunks:
         t0 = 0
@@ -157,8 +161,6 @@ def search(
             width = rows.shape[0]
             first = start + t0
             t0 += width
-            seen += width
-            tile = min(max_tile, max(tile, seen * (growth if best.ready else 2)))
             tile_valid = None if valid is None else valid[first : first + width]
             if tile_valid is not None:
                 if not tile_valid.any():
@@ -177,7 +179,8 @@ def search(
                 # flatnonzero + divmod: far cheaper than a 2-D nonzero on a mostly-False mask
                 r, c = np.divmod(np.flatnonzero(scores < best.bound[:, None]), width)
             else:
-                r, c = _select(scores, k)
+                prefix = max(MIN_TILE_ROWS, 4 * k, -(-width * k * nq // CANDIDATE_BUDGET))
+                r, c = _select(scores, k, prefix)
             best.add(r, c + first, scores[r, c])
     cand_q, cand_id, cand_key = best.q, best.ids, best.keys
     counts = np.bincount(cand_q, minlength=nq).astype(np.int64)
