@@ -14,11 +14,15 @@ Insert paths (both in 10k batches, data built before the clock starts):
   row to protobuf in Python, which on a 2-core machine costs several times the server's work.
 * columnar: ORM `Collection.insert([ids, vectors])` with the vectors as lists of floats, the
   form pymilvus documents; one `extend` per batch instead of per-row conversion.
+* wire: `MilvusService.Insert` with InsertRequest messages built before the clock starts, so
+  the figure is the server's ingest rate (transport and serialisation included) rather than
+  pymilvus's Python-side conversion, which caps the two paths above on a 2-core machine.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import statistics
 import subprocess
@@ -30,7 +34,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import grpc
 import numpy as np
+from pymilvus.grpc_gen import milvus_pb2, milvus_pb2_grpc, schema_pb2
 
 from conformance.targets.milvus_embedded import tree_rss_bytes
 
@@ -38,6 +44,7 @@ ROOT = ("root", "Milvus")
 ROWS, DIM, TOPK = 100_000, 128, 10
 INSERT_BATCH = 10_000
 REPEATS = {1: 50, 100: 15}  # nq -> timed searches (after warm-up)
+FLOOR_ROWS = 10  # collection size for the per-request floor of a search
 
 
 def _p50_ms(call: Callable[[], object], repeats: int) -> float:
@@ -65,9 +72,12 @@ def numpy_peer(data: np.ndarray, queries: np.ndarray) -> dict[str, float]:
         order = np.take_along_axis(scores, part, axis=1).argsort(axis=1)
         return np.take_along_axis(part, order, axis=1)
 
+    products = np.empty(len(data), np.float32)
     return {
         "search_p50_ms_nq1": _p50_ms(lambda: topk(queries[:1]), REPEATS[1]),
         "search_p50_ms_nq100": _p50_ms(lambda: topk(queries), REPEATS[100]),
+        # One BLAS pass over every vector and nothing else: what any exact scan must read.
+        "scan_p50_ms_nq1": _p50_ms(lambda: np.dot(data, queries[0], out=products), REPEATS[1]),
     }
 
 
@@ -108,6 +118,14 @@ def run_vector_section(
         result["insert_columnar_vectors_per_s"] = _columnar_insert_rate(
             address, user, password, f"{name}_columnar", schema, data
         )
+        wire_name = f"{name}_wire"
+        client.create_collection(wire_name, schema=schema, consistency_level="Strong")
+        try:
+            result["insert_wire_vectors_per_s"] = _wire_insert_rate(
+                address, user, password, wire_name, data
+            )
+        finally:
+            client.drop_collection(wire_name)  # keeps the RSS figures about one collection
         client.flush(name)
         params = client.prepare_index_params()
         params.add_index(field_name="vector", index_type="FLAT", metric_type="L2")
@@ -128,6 +146,7 @@ def run_vector_section(
 
         result["search_p50_ms_nq1"] = _p50_ms(search(1), REPEATS[1])
         result["search_p50_ms_nq100"] = _p50_ms(search(100), REPEATS[100])
+        result["search_p50_ms_nq1_floor"] = _search_floor_ms(client, f"{name}_floor", schema, data)
         loaded = tree_rss_bytes(pid)
         raw = data.nbytes
         result.update(
@@ -143,6 +162,32 @@ def run_vector_section(
         client.close()
     result["numpy"] = numpy_peer(data, queries)
     return result
+
+
+def _search_floor_ms(client: Any, name: str, schema: Any, data: np.ndarray) -> float:
+    """p50 of the same nq=1 search on a FLOOR_ROWS-row collection: client, transport and the
+    server's per-request work, with almost no scan. Dropped before the RSS is read."""
+    client.create_collection(name, schema=schema, consistency_level="Strong")
+    try:
+        client.insert(name, [{"id": i, "vector": data[i]} for i in range(FLOOR_ROWS)])
+        client.flush(name)
+        params = client.prepare_index_params()
+        params.add_index(field_name="vector", index_type="FLAT", metric_type="L2")
+        client.create_index(name, params)
+        client.load_collection(name)
+        query = data[-1:].tolist()
+        return _p50_ms(
+            lambda: client.search(
+                name,
+                data=query,
+                limit=TOPK,
+                search_params={"metric_type": "L2"},
+                consistency_level="Bounded",
+            ),
+            REPEATS[1],
+        )
+    finally:
+        client.drop_collection(name)
 
 
 def _columnar_insert_rate(
@@ -181,6 +226,47 @@ def _timed_columnar_insert(
         return rate
     finally:
         connections.disconnect(alias)
+
+
+def _insert_requests(name: str, data: np.ndarray) -> list[Any]:
+    """InsertRequests of INSERT_BATCH rows (primary key `id`, vectors `vector`)."""
+    requests = []
+    for start in range(0, len(data), INSERT_BATCH):
+        chunk = data[start : start + INSERT_BATCH]
+        ids = schema_pb2.LongArray(data=range(start, start + len(chunk)))
+        vectors = schema_pb2.VectorField(
+            dim=data.shape[1], float_vector=schema_pb2.FloatArray(data=chunk.ravel().tolist())
+        )
+        fields = [
+            schema_pb2.FieldData(
+                type=schema_pb2.DataType.Int64,
+                field_name="id",
+                scalars=schema_pb2.ScalarField(long_data=ids),
+            ),
+            schema_pb2.FieldData(
+                type=schema_pb2.DataType.FloatVector, field_name="vector", vectors=vectors
+            ),
+        ]
+        requests.append(
+            milvus_pb2.InsertRequest(collection_name=name, num_rows=len(chunk), fields_data=fields)
+        )
+    return requests
+
+
+def _wire_insert_rate(address: str, user: str, password: str, name: str, data: np.ndarray) -> float:
+    """Vectors/s of raw Insert RPCs whose requests were built beforehand."""
+    requests = _insert_requests(name, data)
+    token = base64.b64encode(f"{user}:{password}".encode()).decode()
+    options = [("grpc.max_send_message_length", 256 << 20)]
+    with grpc.insecure_channel(address, options=options) as channel:
+        stub = milvus_pb2_grpc.MilvusServiceStub(channel)
+        metadata = [("authorization", token)]
+        start = time.perf_counter()
+        for request in requests:
+            reply = stub.Insert(request, metadata=metadata)
+            if reply.status.code != 0 or reply.insert_cnt != request.num_rows:
+                raise RuntimeError(f"wire insert failed: {reply.status.reason!r}")
+        return len(data) / (time.perf_counter() - start)
 
 
 def spawn_reference(work: Path) -> tuple[subprocess.Popen[bytes], str]:
