@@ -17,11 +17,14 @@ import hashlib
 import json
 import secrets
 import string
+import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -191,8 +194,9 @@ def normalise_text(text: str, prefix: str) -> str:
     return text.replace(prefix, PLACEHOLDER)
 
 
-def normalise_outcome(rpc: str, outcome: Outcome, prefix: str) -> dict[str, Any]:
-    result: dict[str, Any] = {
+def status_fields(outcome: Outcome, reason: str) -> dict[str, Any]:
+    """What every recorded step keeps: gRPC code, Milvus status code, error_code, reason."""
+    return {
         "grpc_code": outcome.grpc_code,
         "status_code": outcome.status_code,
         "error_code": (
@@ -200,8 +204,12 @@ def normalise_outcome(rpc: str, outcome: Outcome, prefix: str) -> dict[str, Any]
             if outcome.error_code is not None
             else None
         ),
-        "reason": normalise_text(outcome.reason, prefix),
+        "reason": reason,
     }
+
+
+def normalise_outcome(rpc: str, outcome: Outcome, prefix: str) -> dict[str, Any]:
+    result = status_fields(outcome, normalise_text(outcome.reason, prefix))
     if outcome.kind == "ok" and rpc in ("ListCredUsers", "SelectUser"):
         names = outcome.payload or []
         # Only root and this probe's own users: other probes' leftovers must not leak in.
@@ -335,3 +343,29 @@ def compare(expected: dict[str, Any], actual: dict[str, Any]) -> list[str]:
             f"{expected['id']}: step count {len(expected['steps'])} vs {len(actual['steps'])}"
         )
     return diffs
+
+
+@contextmanager
+def reference_server(home: Path, profile: str) -> Iterator[str]:
+    """A `python -m reference serve` in `home` for replaying probes; yields HOST:PORT."""
+    ready = home / "ready"
+    argv = [sys.executable, "-m", "reference", "serve", "--port", "0", "--ready-file", str(ready)]
+    argv += ["--data-dir", str(home / "data"), "--profile", profile]
+    log_path = home / "server.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, cwd=REPO)
+    try:
+        deadline = time.monotonic() + 30
+        while not (ready.exists() and ready.read_text().strip()):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("reference did not start:\n" + log_path.read_text())
+            time.sleep(0.05)
+        text = ready.read_text().splitlines()[0].strip()
+        yield text if ":" in text else f"127.0.0.1:{text}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

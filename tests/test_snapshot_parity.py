@@ -8,9 +8,7 @@ but not replayed: the reference must never reproduce them.
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -52,39 +50,8 @@ def test_normalisation_maps_the_prefix_back_to_the_placeholder() -> None:
 
 @pytest.fixture(scope="module")
 def reference_address(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    home = tmp_path_factory.mktemp("parity-reference")
-    ready = home / "ready"
-    argv = [
-        sys.executable,
-        "-m",
-        "reference",
-        "serve",
-        "--port",
-        "0",
-        "--ready-file",
-        str(ready),
-        "--data-dir",
-        str(home / "data"),
-        "--profile",
-        "milvus-2.3",
-    ]
-    with open(home / "server.log", "wb") as log:
-        proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, cwd=REPO)
-    try:
-        deadline = time.monotonic() + 30
-        while not (ready.exists() and ready.read_text().strip()):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail("reference did not start:\n" + (home / "server.log").read_text())
-            time.sleep(0.05)
-        text = ready.read_text().strip()
-        yield text if ":" in text else f"127.0.0.1:{text}"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    with sp.reference_server(tmp_path_factory.mktemp("parity-reference"), "milvus-2.3") as address:
+        yield address
 
 
 @pytest.fixture(scope="module")

@@ -37,7 +37,7 @@ def _text(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
 
-def _fields(schema: dict[str, Any]) -> list[FieldSpec]:
+def _fields(schema: dict[str, Any], collection: str) -> list[FieldSpec]:
     collection_auto_id = bool(schema.get("autoID"))
     fields = []
     for raw in schema["fields"]:
@@ -51,6 +51,7 @@ def _fields(schema: dict[str, Any]) -> list[FieldSpec]:
                 description=raw.get("description") or "",
                 is_primary=is_primary,
                 auto_id=bool(raw.get("autoID")) or (is_primary and collection_auto_id),
+                collection=collection,
             )
         )
     return fields
@@ -72,6 +73,7 @@ def _quick_setup_fields(body: dict[str, Any]) -> list[FieldSpec]:
             type_params=id_params,
             is_primary=True,
             auto_id=bool(body.get("autoID")),
+            collection=body["collectionName"],
         ),
         build_field(
             name=body.get("vectorFieldName") or "vector",
@@ -108,7 +110,7 @@ def create(app: Application, caller: Principal, body: dict[str, Any]) -> Any:
     consistency = params.get("consistencyLevel", "Bounded")
     level = _CONSISTENCY.index(consistency) if consistency in _CONSISTENCY else 2
     if schema is not None:
-        fields = _fields(schema)
+        fields = _fields(schema, name)
         dynamic = bool(schema.get("enableDynamicField"))
         index_entries = body.get("indexParams") or []
     else:

@@ -21,7 +21,7 @@ import numpy as np
 
 from reference.domain.errors import StatusError
 from reference.domain.vector import errors
-from reference.domain.vector.collection import COUNT_STAR
+from reference.domain.vector.collection import COUNT_STAR, Collection, float_data_not_divisible
 from reference.domain.vector.schema import DataType, FieldSpec, build_field
 from reference.domain.vector.service import VectorService
 from reference.wire import status
@@ -78,8 +78,9 @@ def _kv(pairs: Any) -> dict[str, str]:
 
 
 # ---- schema <-> protobuf -----------------------------------------------------------------
-def _field_from_proto(fs: Any) -> FieldSpec:
+def _field_from_proto(fs: Any, collection: str) -> FieldSpec:
     return build_field(
+        collection=collection,
         name=fs.name,
         dtype=fs.data_type,
         type_params=_kv(fs.type_params),
@@ -113,17 +114,13 @@ def _decode_field(spec: FieldSpec, fd: Any) -> Any:
     if spec.is_vector:
         if fd.type != int(DataType.FLOAT_VECTOR) or not fd.vectors.HasField("float_vector"):
             raise errors.invalid_parameter(f"field {spec.name} expects float vectors")
-        dim = fd.vectors.dim or spec.dim
-        if dim != spec.dim:
-            raise errors.invalid_parameter(
-                f"the dim ({dim}) of field data({spec.name}) is not equal to schema dim "
-                f"({spec.dim})"
-            )
+        # 2.3.5 ignores the dim the client declares and checks the float count against the
+        # schema's dim.
+        dim = spec.dim
+        assert dim is not None
         flat = np.array(fd.vectors.float_vector.data, dtype=np.float32)
         if flat.size % dim:
-            raise errors.invalid_parameter(
-                f"float vector data of {spec.name} is not a multiple of dim"
-            )
+            raise float_data_not_divisible(flat.size, dim)
         return flat.reshape(-1, dim)
     if fd.type != int(spec.dtype) and not (spec.is_dynamic and fd.is_dynamic):
         raise errors.invalid_parameter(
@@ -193,6 +190,25 @@ def _int_param(params: dict[str, Any], key: str, default: int) -> int:
         ) from None
 
 
+def _check_field_count(c: Collection, fields_data: Any, upsert: bool) -> None:
+    """2.3.5 rejects more columns than the schema needs before looking at any of them (its
+    text says "less" whichever way the count is off)."""
+    needed = [f for f in c.schema.user_fields if upsert or not (f.is_primary and f.auto_id)]
+    sent = [fd for fd in fields_data if not fd.is_dynamic]
+    if len(sent) > len(needed):
+        raise errors.invalid_parameter_got(
+            "the number of fields is less than needed", len(needed), len(sent)
+        )
+
+
+def _require_loaded(c: Collection, action: str) -> None:
+    """Collection.require_loaded (a seam the selftest deviations replace), worded as 2.3.5."""
+    try:
+        c.require_loaded()
+    except StatusError as error:
+        raise errors.with_prefix(error, f"failed to {action}: ") from None
+
+
 class VectorHandlers:
     def __init__(self, app: Application) -> None:
         self.app = app
@@ -209,7 +225,11 @@ class VectorHandlers:
             schema.ParseFromString(request.schema)
         except Exception:
             raise errors.invalid_parameter("the collection schema is not valid protobuf") from None
-        fields = [_field_from_proto(fs) for fs in schema.fields if not fs.is_dynamic]
+        fields = [
+            _field_from_proto(fs, request.collection_name)
+            for fs in schema.fields
+            if not fs.is_dynamic
+        ]
         if schema.autoID and not any(f.auto_id for f in fields):
             # the legacy collection-level autoID flag applies to the primary key
             fields = [dataclasses.replace(f, auto_id=True) if f.is_primary else f for f in fields]
@@ -238,7 +258,13 @@ class VectorHandlers:
 
     @_rpc(milvus_pb2.DescribeCollectionResponse)
     def DescribeCollection(self, request: Any, context: grpc.ServicerContext) -> Any:
-        c = self._vectors.get(request.collection_name)
+        try:
+            c = self._vectors.get(request.collection_name)
+        except StatusError as error:
+            # 2.3.5's wording; its legacy error_code is the generic one here
+            raise StatusError(
+                error.code, "UnexpectedError", "can't find collection " + error.reason
+            ) from None
         schema = schema_pb2.CollectionSchema(
             name=c.name,
             description=c.schema.description,
@@ -264,16 +290,14 @@ class VectorHandlers:
 
     @_rpc(milvus_pb2.ShowCollectionsResponse)
     def ShowCollections(self, request: Any, context: grpc.ServicerContext) -> Any:
-        names = self._vectors.names()
-        if request.collection_names:
-            for name in request.collection_names:
-                self._vectors.get(name)
-            names = list(request.collection_names)
-        collections = [self._vectors.get(n) for n in names]
+        # 2.3.5 only looks at collection_names when asked for loaded (InMemory) collections.
+        collections = [self._vectors.get(n) for n in self._vectors.names()]
         if request.type == _IN_MEMORY:
             if request.collection_names:
+                collections = [self._vectors.get(n) for n in request.collection_names]
                 for c in collections:
-                    c.require_loaded()
+                    if not c.loaded:
+                        raise errors.unexpected(f"collection not loaded[collection={c.name}]")
             collections = [c for c in collections if c.loaded]
         return milvus_pb2.ShowCollectionsResponse(
             status=status.success(),
@@ -314,9 +338,12 @@ class VectorHandlers:
     @_rpc(milvus_pb2.ShowPartitionsResponse)
     def ShowPartitions(self, request: Any, context: grpc.ServicerContext) -> Any:
         c = self._vectors.get(request.collection_name)
-        names = list(request.partition_names) or list(c.partitions)
-        for name in names:
-            c.partition_id(name)
+        # As ShowCollections: named partitions matter only for InMemory (2.3.5).
+        names = list(c.partitions)
+        if request.type == _IN_MEMORY and request.partition_names:
+            names = list(request.partition_names)
+            for name in names:
+                c.partition_id(name)
         return milvus_pb2.ShowPartitionsResponse(
             status=status.success(),
             partition_names=names,
@@ -329,6 +356,7 @@ class VectorHandlers:
     # ---- data --------------------------------------------------------------------------
     def _write(self, request: Any, upsert: bool) -> Any:
         c = self._vectors.get(request.collection_name)
+        _check_field_count(c, request.fields_data, upsert)
         data: dict[str, Any] = {}
         for fd in request.fields_data:
             spec = c.schema.get(fd.field_name)
@@ -369,7 +397,10 @@ class VectorHandlers:
 
     @_rpc(milvus_pb2.MutationResult)
     def Delete(self, request: Any, context: grpc.ServicerContext) -> Any:
-        c = self._vectors.get(request.collection_name)
+        try:
+            c = self._vectors.get(request.collection_name)
+        except StatusError as error:
+            raise errors.with_prefix(error, "Failed to get collection id: ") from None
         result = self._vectors.delete(c.name, request.expr, request.partition_name)
         return milvus_pb2.MutationResult(
             status=status.success(),
@@ -481,7 +512,7 @@ class VectorHandlers:
         c = self._vectors.get(request.collection_name)
         params = _kv(request.search_params)
         anns_field = params.get("anns_field", "")
-        c.require_loaded()
+        _require_loaded(c, "search")
         spec = c.anns_field(anns_field)
         assert spec.dim is not None
         extra: dict[str, Any] = {}
@@ -502,16 +533,19 @@ class VectorHandlers:
         chosen, dynamic_keys, names = c.resolve_output_fields(
             list(request.output_fields), include_primary=False
         )
-        _, hits = self._vectors.search(
-            c.name,
-            vectors=queries,
-            anns_field=spec.name,
-            metric=metric,
-            topk=topk,
-            offset=offset,
-            expression=request.dsl,
-            partition_names=list(request.partition_names),
-        )
+        try:
+            _, hits = self._vectors.search(
+                c.name,
+                vectors=queries,
+                anns_field=spec.name,
+                metric=metric,
+                topk=topk,
+                offset=offset,
+                expression=request.dsl,
+                partition_names=list(request.partition_names),
+            )
+        except errors.ExpressionError as error:
+            raise errors.with_prefix(error, "failed to create query plan: ") from None
         all_rows = np.concatenate(hits.rows) if hits.rows else np.empty(0, np.int64)
         scores = np.concatenate(hits.distances) if hits.distances else np.empty(0, np.float32)
         if round_decimal >= 0:
@@ -530,14 +564,15 @@ class VectorHandlers:
             result.fields_data.extend(
                 _encode_field(f, c.values(f, all_rows, dynamic_keys)) for f in chosen
             )
-        return milvus_pb2.SearchResults(
-            status=status.success(), results=result, collection_name=c.name
-        )
+        reply_status = status.success()
+        if not len(all_rows):
+            reply_status.reason = "search result is empty"  # 2.3.5 says so in a success status
+        return milvus_pb2.SearchResults(status=reply_status, results=result, collection_name=c.name)
 
     @_rpc(milvus_pb2.QueryResults)
     def Query(self, request: Any, context: grpc.ServicerContext) -> Any:
         c = self._vectors.get(request.collection_name)
-        c.require_loaded()
+        _require_loaded(c, "query")
         params = _kv(request.query_params)
         requested = [f.strip() for f in request.output_fields]
         partitions = list(request.partition_names)

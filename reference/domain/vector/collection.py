@@ -168,10 +168,7 @@ class Collection:
                 if spec.is_dynamic:
                     columns[spec.name] = np.array([{}] * num_rows + [None], dtype=object)[:-1]
                     continue
-                raise errors.invalid_parameter(
-                    f"insert missed an field `{spec.name}` to collection without set "
-                    "nullable==true or set default_value"
-                )
+                raise _missing_field(spec)
             columns[spec.name] = self._check_column(spec, data[spec.name], num_rows)
         if primary.dtype is DataType.VARCHAR and auto_ids is not None and not upsert:
             columns[primary.name] = auto_ids.astype(str).astype(object)
@@ -182,8 +179,9 @@ class Collection:
             matrix = np.asarray(values, dtype=np.float32)
             assert spec.dim is not None
             if matrix.size % spec.dim != 0 or (matrix.ndim == 2 and matrix.shape[1] != spec.dim):
-                got = matrix.shape[1] if matrix.ndim == 2 else matrix.size // max(num_rows, 1)
-                raise _dim_mismatch(spec, got)
+                if matrix.size % spec.dim:
+                    raise float_data_not_divisible(matrix.size, spec.dim)
+                raise _dim_mismatch(spec, matrix.shape[1])
             matrix = matrix.reshape(-1, spec.dim)
             _check_rows(spec, len(matrix), num_rows)
             return matrix
@@ -194,9 +192,11 @@ class Collection:
             assert spec.max_length is not None
             for i, s in enumerate(arr):
                 if len(s) > spec.max_length:
-                    raise errors.invalid_parameter(
-                        f"length of varchar field {spec.name} exceeds max length, row number: "
-                        f"{i}, length: {len(s)}, max length: {spec.max_length}"
+                    raise errors.invalid_parameter_got(
+                        f"the length ({len(s)}) of {i}th string exceeds max length "
+                        f"({spec.max_length})",
+                        "valid length string",
+                        "string length exceeds max length",
                     )
             return arr
         if spec.dtype is DataType.JSON:
@@ -269,7 +269,7 @@ class Collection:
     # ---- reads -------------------------------------------------------------------------
     def require_loaded(self) -> None:
         if not self.loaded:
-            raise errors.collection_not_loaded(self.name)
+            raise errors.collection_not_loaded(self.collection_id)
 
     def search(
         self,
@@ -287,13 +287,16 @@ class Collection:
         index_metric = index.metric_type if index else "L2"
         metric = (metric or index_metric).upper()
         if metric != index_metric:
-            raise errors.invalid_parameter(
+            # 2.3.5 puts this behind the query node, delegator and channel that found it
+            # (probe search-metric-mismatch); the reference keeps code and the core text.
+            raise errors.unexpected(
                 f"metric type not match: invalid parameter[expected={index_metric}]"
                 f"[actual={metric}]"
             )
         if not 1 <= topk <= MAX_TOPK:
-            raise errors.invalid_parameter(
-                f"topk [{topk}] is invalid, it should be in range [1, {MAX_TOPK}]"
+            raise errors.unexpected(
+                f"topk [{topk}] is invalid, top k should be in range [1, {MAX_TOPK}], but got "
+                f"{topk}"
             )
         if offset < 0 or topk + offset > MAX_TOPK:
             raise errors.invalid_parameter(
@@ -331,7 +334,10 @@ class Collection:
             return vector_fields[0]
         spec = self.schema.get(name)
         if spec is None or not spec.is_vector:
-            raise errors.invalid_parameter(f"failed to get field schema by name: {name}")
+            raise errors.unexpected(
+                "failed to create query plan: failed to get field schema by name: "
+                f"fieldName({name}) not found"
+            )
         return spec
 
     def query_rows(
@@ -339,9 +345,9 @@ class Collection:
     ) -> np.ndarray:
         self.require_loaded()
         if not expression.strip() and limit is None:
-            raise errors.invalid_parameter("empty expression should be used with limit")
+            raise errors.unexpected("empty expression should be used with limit")
         if limit is not None and not 1 <= limit + offset <= MAX_QUERY_WINDOW:
-            raise errors.invalid_parameter(
+            raise errors.unexpected(
                 "invalid max query result window, (offset+limit) should be in range "
                 f"[1, {MAX_QUERY_WINDOW}], but got {limit + offset}"
             )
@@ -399,7 +405,7 @@ class Collection:
                 dynamic_keys.append(name)
                 names.append(name)
                 continue
-            raise errors.invalid_parameter(f"field {name} not exist")
+            raise errors.unexpected(f"field {name} not exist")
         meta = schema.get(DYNAMIC_FIELD_NAME)
         if meta is not None and (whole_meta or dynamic_keys):
             add(meta)
@@ -421,13 +427,35 @@ class Collection:
 
 def _check_rows(spec: FieldSpec, got: int, expected: int) -> None:
     if got != expected:
-        raise errors.invalid_parameter(
+        # 2.3.5 prints the passed num_rows as "actual" too (a message bug, probe
+        # insert-num-rows-mismatch); the reference reports the column's real row count.
+        raise errors.invalid_parameter_got(
             f"the num_rows ({got}) of field ({spec.name}) is not equal to passed num_rows "
-            f"({expected})"
+            f"({expected})",
+            expected,
+            got,
         )
 
 
+def _missing_field(spec: FieldSpec) -> errors.StatusError:
+    if spec.dtype is DataType.VARCHAR:  # 2.3.5's wording, recorded for VarChar
+        return errors.invalid_parameter_got(
+            f"varchar field '{spec.name}' is illegal, array type mismatch",
+            "need string array",
+            "got nil",
+        )
+    return errors.invalid_parameter(
+        f"insert missed an field `{spec.name}` to collection without set nullable==true or "
+        "set default_value"
+    )
+
+
+def float_data_not_divisible(size: int, dim: int) -> errors.StatusError:
+    return errors.unexpected(f"the length({size}) of float data should divide the dim({dim})")
+
+
 def _dim_mismatch(spec: FieldSpec, got: int) -> errors.StatusError:
+    """Row-shaped data (REST) whose width is not the dim; the wire sends flat floats."""
     return errors.invalid_parameter(
         f"the dim ({got}) of field data({spec.name}) is not equal to schema dim ({spec.dim})"
     )

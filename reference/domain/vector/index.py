@@ -22,7 +22,7 @@ _INT32_MAX = 2**31 - 1
 _RANGES: dict[str, tuple[tuple[str, int, int], ...]] = {
     "IVF_FLAT": (("nlist", 1, 65536),),
     "IVF_SQ8": (("nlist", 1, 65536),),
-    "HNSW": (("M", 2, 2048), ("efConstruction", 1, _INT32_MAX)),
+    "HNSW": (("M", 1, 2048), ("efConstruction", 1, _INT32_MAX)),  # 2.3.5 accepts M 1
 }
 _REQUIRED: dict[str, tuple[str, ...]] = {
     "IVF_FLAT": ("nlist",),
@@ -81,13 +81,19 @@ def _flatten(raw: dict[str, str]) -> dict[str, str]:
     return flat
 
 
-def _as_int(index_type: str, key: str, value: str) -> int:
+def _out_of_range(key: str, low: int, high: int) -> errors.StatusError:
+    # 2.3.5 gives this one answer for a missing, non-integer or out-of-range parameter.
+    return errors.unexpected(f"{key} out of range: [{low}, {high}]")
+
+
+def _in_range(key: str, low: int, high: int, value: str | None) -> int:
     try:
-        return int(value)
+        number = int(value) if value is not None else None
     except ValueError:
-        raise _invalid_index(
-            f"param '{key}' ({value}) should be an integer for index {index_type}"
-        ) from None
+        number = None
+    if number is None or not low <= number <= high:
+        raise _out_of_range(key, low, high)
+    return number
 
 
 def build_index(field: FieldSpec, index_name: str, raw_params: dict[str, str]) -> IndexSpec:
@@ -102,22 +108,16 @@ def build_index(field: FieldSpec, index_name: str, raw_params: dict[str, str]) -
     if index_type == "":
         index_type = "AUTOINDEX"
     if index_type not in VECTOR_INDEX_TYPES:
-        raise errors.invalid_parameter(f"invalid index type: {index_type}")
+        raise errors.unexpected(f"invalid index type: {index_type}")
     metric = (metric or DEFAULT_METRIC).upper()
     if metric not in METRICS:
-        raise errors.invalid_parameter(
-            f"metric type {metric} not found or not supported, supported: {list(METRICS)}"
+        raise errors.unexpected(
+            f"metric type not found or not supported, supported: [{' '.join(METRICS)}]"
         )
-    for key in _REQUIRED.get(index_type, ()):
-        if key not in flat:
-            raise _invalid_index(f"param '{key}' is required for index {index_type}")
     params: dict[str, Any] = dict(flat)
     for key, low, high in _RANGES.get(index_type, ()):
-        if key in flat:
-            value = _as_int(index_type, key, flat[key])
-            if not low <= value <= high:
-                raise _invalid_index(f"param '{key}' ({value}) should be in range [{low}, {high}]")
-            params[key] = value
+        if key in flat or key in _REQUIRED.get(index_type, ()):
+            params[key] = _in_range(key, low, high, flat.get(key))
     if field.dtype is not DataType.FLOAT_VECTOR:
         raise _invalid_index(f"index {index_type} needs a float vector field")
     return IndexSpec(index_name or field.name, field.name, index_type, metric, params)

@@ -9,7 +9,7 @@ from typing import Any
 
 from reference.domain.vector import errors
 
-MIN_DIM = 2
+MIN_DIM = 1  # 2.3.5 accepts dim 1 ("should be in range 1 ~ 32768")
 MAX_DIM = 32768
 MAX_VARCHAR_LENGTH = 65535
 MAX_FIELDS = 64
@@ -144,7 +144,7 @@ class CollectionSchema:
 
 
 def validate_name(kind: str, name: str) -> None:
-    """Milvus' rule for collection, partition, field and index names."""
+    """Milvus' rule for collection, partition and index names (fields: validate_field_name)."""
     if not name:
         raise errors.invalid_parameter(f"the length of a {kind} name must be greater than 0")
     if len(name) > MAX_NAME_LENGTH:
@@ -164,11 +164,40 @@ def validate_name(kind: str, name: str) -> None:
         )
 
 
+def validate_field_name(name: str) -> None:
+    """The same rule for field names, worded as 2.3.5 words it (merr code 1701).
+
+    The last text really says "cannot only contain": 2.3.5's own wording, kept for parity.
+    """
+    if not name:
+        raise errors.field_name_invalid(name, "field name should not be empty")
+    if len(name) > MAX_NAME_LENGTH:
+        raise errors.field_name_invalid(
+            name,
+            f"Invalid field name: {name}. The length of a field name must be less than "
+            f"{MAX_NAME_LENGTH} characters.",
+        )
+    if not (name[0].isascii() and (name[0].isalpha() or name[0] == "_")):
+        raise errors.field_name_invalid(
+            name,
+            f"Invalid field name: {name}. The first character of a field name must be an "
+            "underscore or letter.",
+        )
+    if not _NAME_RE.match(name):
+        raise errors.field_name_invalid(
+            name,
+            f"Invalid field name: {name}. Field name cannot only contain numbers, letters, "
+            "and underscores.",
+        )
+
+
 def _parse_positive_int(field_name: str, key: str, raw: str) -> int:
+    # 2.3.5 answers 65535 with Go's strconv text here; the reference keeps the code, not the
+    # runtime's wording (vector-probes.yaml cc-dim-not-a-number).
     try:
         return int(raw)
     except ValueError:
-        raise errors.invalid_parameter(
+        raise errors.unexpected(
             f"the value of {key} of field {field_name} must be an integer, got {raw!r}"
         ) from None
 
@@ -182,9 +211,13 @@ def build_field(
     is_primary: bool = False,
     auto_id: bool = False,
     is_dynamic: bool = False,
+    collection: str = "",
 ) -> FieldSpec:
-    """Builds one field from wire values, applying Milvus' per-type checks."""
-    validate_name("field", name)
+    """Builds one field from wire values, applying Milvus' per-type checks.
+
+    `collection` only appears in the missing-max_length message, as in 2.3.5.
+    """
+    validate_field_name(name)
     try:
         data_type = DataType(dtype)
     except ValueError:
@@ -195,24 +228,25 @@ def build_field(
     extra = {k: v for k, v in type_params.items() if k not in ("dim", "max_length")}
     if data_type is DataType.FLOAT_VECTOR:
         if "dim" not in type_params:
-            raise errors.invalid_parameter(
-                f"dimension is not defined in field type params of {name}"
+            raise errors.unexpected(
+                "dimension is not defined in field type params, check type param `dim` for "
+                "vector field"
             )
         dim = _parse_positive_int(name, "dim", type_params["dim"])
         if not MIN_DIM <= dim <= MAX_DIM:
-            raise errors.invalid_parameter(
+            raise errors.unexpected(
                 f"invalid dimension: {dim}. should be in range {MIN_DIM} ~ {MAX_DIM}"
             )
     if data_type is DataType.VARCHAR:
         if "max_length" not in type_params:
-            raise errors.invalid_parameter(
-                f"type param(max_length) should be specified for varChar field({name})"
+            raise errors.unexpected(
+                "type param(max_length) should be specified for varChar field of collection "
+                f"{collection}"
             )
         max_length = _parse_positive_int(name, "max_length", type_params["max_length"])
         if not 0 < max_length <= MAX_VARCHAR_LENGTH:
             raise errors.invalid_parameter(
-                f"the maximum length specified for a VarChar field({name}) should be in "
-                f"(0, {MAX_VARCHAR_LENGTH}], but got {max_length} instead"
+                f"the maximum length specified for a VarChar should be in (0, {MAX_VARCHAR_LENGTH}]"
             )
     return FieldSpec(
         name=name,
@@ -238,8 +272,10 @@ def build_schema(
     """Checks the whole schema as Milvus' CreateCollection task does and assigns field ids."""
     validate_name("collection", collection_name)
     if schema_name and schema_name != collection_name:
-        raise errors.invalid_parameter(
-            f"collection name [{collection_name}] not matches schema name [{schema_name}]"
+        raise errors.invalid_parameter_got(
+            f"collection name = {collection_name}, schema.Name={schema_name}",
+            "collection name matches schema name",
+            "don't match",
         )
     user_fields = [f for f in fields if not f.is_dynamic]
     if len(user_fields) > MAX_FIELDS:
@@ -247,19 +283,25 @@ def build_schema(
     seen: set[str] = set()
     for f in user_fields:
         if f.name in seen:
-            raise errors.invalid_parameter(f"duplicated field name {f.name} found")
+            raise errors.unexpected("duplicated field name")
         seen.add(f.name)
     primaries = [f for f in user_fields if f.is_primary]
     if not primaries:
-        raise errors.invalid_parameter("primary key is not specified")
+        raise errors.unexpected("primary key is not specified")
     if len(primaries) > 1:
-        raise errors.invalid_parameter("there are more than one primary key")
+        names = ", ".join(f.name for f in primaries)
+        raise errors.unexpected(f"there are more than one primary key, field name = {names}")
     primary = primaries[0]
     if primary.dtype not in (DataType.INT64, DataType.VARCHAR):
-        raise errors.invalid_parameter("the data type of primary key should be Int64 or VarChar")
+        raise errors.unexpected("the data type of primary key should be Int64 or VarChar")
     for f in user_fields:
         if f.auto_id and not f.is_primary:
-            raise errors.invalid_parameter("only primary field can speficy AutoID with True")
+            # "speficy" is 2.3.5's own spelling, kept for parity
+            raise errors.unexpected(
+                f"only primary field can speficy AutoID with true, field name = {f.name}"
+            )
+    # 2.3.5 accepts a schema without a vector field (probe cc-no-vector-field, excluded); such
+    # a collection can never be indexed or loaded, so the reference keeps rejecting it.
     if not any(f.is_vector for f in user_fields):
         raise errors.invalid_parameter("schema does not contain vector field")
     numbered = [replace(f, field_id=100 + i) for i, f in enumerate(user_fields)]

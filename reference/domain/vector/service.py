@@ -17,8 +17,15 @@ from reference.domain.vector.collection import (
     Collection,
     Hits,
 )
+from reference.domain.vector.expr import ast
+from reference.domain.vector.expr.parser import parse
 from reference.domain.vector.index import IndexSpec, build_index
-from reference.domain.vector.schema import FieldSpec, build_schema, validate_name
+from reference.domain.vector.schema import (
+    CollectionSchema,
+    FieldSpec,
+    build_schema,
+    validate_name,
+)
 
 MAX_PARTITIONS = 4096
 
@@ -38,6 +45,16 @@ class Persistence(Protocol):
 def hybrid_timestamp() -> int:
     """Milvus' hybrid timestamp: physical milliseconds shifted left by 18 logical bits."""
     return int(time.time() * 1000) << 18
+
+
+def is_primary_key_filter(node: ast.Node, schema: CollectionSchema) -> bool:
+    """`pk in [...]` or `pk == value`: the filters 2.3.5 deletes without a query."""
+    primary = ast.FieldRef(schema.primary.name)
+    if isinstance(node, ast.In):
+        return node.target == primary and not node.negated
+    if isinstance(node, ast.Compare) and node.ops == ("==",):
+        return primary in node.operands and any(isinstance(o, ast.Literal) for o in node.operands)
+    return False
 
 
 @dataclass(frozen=True)
@@ -187,7 +204,7 @@ class VectorService:
         collection = self.get(name)
         with collection.lock:
             if partition == DEFAULT_PARTITION:
-                raise errors.invalid_parameter("default partition cannot be deleted")
+                raise errors.unexpected("default partition cannot be deleted")
             if partition not in collection.partitions:
                 return
             if collection.loaded:
@@ -237,9 +254,24 @@ class VectorService:
     def delete(self, name: str, expression: str, partition: str = "") -> WriteResult:
         collection = self.get(name)
         if not expression.strip():
+            # 2.3.5 turns an empty expression into a delete-everything query (probe
+            # delete-empty-expression, excluded); later Milvus and the reference refuse it.
             raise errors.invalid_parameter("delete plan can't be empty or always true")
+        try:
+            by_primary_key = is_primary_key_filter(parse(expression), collection.schema)
+        except errors.ExpressionError:
+            raise errors.unexpected(f"failed to create expr plan, expr = {expression}") from None
         with collection.lock:
-            rows = collection.rows_matching(expression, partition)
+            try:  # evaluating also type-checks the filter, as 2.3.5's plan does
+                rows = collection.rows_matching(expression, partition)
+            except errors.ExpressionError:
+                raise errors.unexpected(
+                    f"failed to create expr plan, expr = {expression}"
+                ) from None
+            if not by_primary_key and not collection.loaded:
+                # 2.3.5 deletes by primary-key lists directly; any other filter runs as a
+                # query first, which needs the collection loaded.
+                raise errors.collection_not_loaded(collection.collection_id)
             keys = collection.primary_keys(rows)
             self._delete_rows(collection, rows)
             return WriteResult(keys, self.timestamp())
@@ -258,7 +290,7 @@ class VectorService:
         collection = self.get(name)
         spec = collection.schema.get(field_name)
         if spec is None or spec.is_dynamic:
-            raise errors.invalid_parameter(f"cannot create index on non-exist field: {field_name}")
+            raise errors.unexpected(f"cannot create index on non-exist field: {field_name}")
         index = build_index(spec, index_name, params)
         with collection.lock:
             current = collection.indexes.get(field_name)
@@ -267,7 +299,9 @@ class VectorService:
                     not index_name or index_name == current.index_name
                 ):
                     return
-                raise errors.unexpected("at most one distinct index is allowed per field")
+                raise errors.unexpected(
+                    "CreateIndex failed: at most one distinct index is allowed per field"
+                )
             for other in collection.indexes.values():
                 if other.index_name == index.index_name:
                     raise errors.unexpected(
