@@ -133,7 +133,7 @@ def test_prefix_bound_keeps_ties_and_survives_a_dead_prefix(
     valid[:dead_prefix] = False
     with pytest.MonkeyPatch.context() as patch:  # a prefix of 4k rows, several tiles
         patch.setattr(kernel, "MIN_TILE_ROWS", 4)
-        patch.setattr(kernel, "CANDIDATE_BUDGET", 16)
+        patch.setattr(kernel, "PREFIX_SCALE", 1)
         patch.setattr(kernel, "TILE_SCORES", 128)
         column = VectorColumn(3)
         column.append(data)

@@ -8,6 +8,7 @@ nq is large), and between tiles only about k candidates per query survive.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -18,7 +19,10 @@ import numpy as np
 # measured p50s rose with the call count; a tile never has fewer than MIN_TILE_ROWS rows.
 TILE_SCORES = 1 << 23
 MIN_TILE_ROWS = 256
-CANDIDATE_BUDGET = 1 << 15
+# The first bound is the k-th best of a P-row prefix, which lets about k*W/P rows of a W-row
+# tile through per query. Partitioning costs ~P, merging the candidates ~k*W/P (times a log),
+# so P ~ sqrt(PREFIX_SCALE*k*W) balances the two.
+PREFIX_SCALE = 16
 
 
 @dataclass(frozen=True)
@@ -149,9 +153,8 @@ def search(
     max_tile = _tile_rows(nq)
     buffer = np.empty(0, np.float32)  # score block, reused by every tile
     # Every tile is as large as the score budget allows (few BLAS calls: each one synchronises
-    # the BLAS threads). The first tile's bound comes from a prefix of its own scores: a bound
-    # from the first P rows lets about k*T/P rows per query of a T-row tile through, so P keeps
-    # that count near CANDIDATE_BUDGET. Later tiles use the running bound, which only tightens.
+    # the BLAS threads). The first tile's bound comes from a prefix of its own scores (see
+    # PREFIX_SCALE); later tiles use the running bound, which only tightens.
     tile = max_tile
     best = _Candidates(nq, k)
     for start, matrix in chunks:
@@ -179,7 +182,7 @@ def search(
                 # flatnonzero + divmod: far cheaper than a 2-D nonzero on a mostly-False mask
                 r, c = np.divmod(np.flatnonzero(scores < best.bound[:, None]), width)
             else:
-                prefix = max(MIN_TILE_ROWS, 4 * k, -(-width * k * nq // CANDIDATE_BUDGET))
+                prefix = max(MIN_TILE_ROWS, 4 * k, math.isqrt(PREFIX_SCALE * k * width))
                 r, c = _select(scores, k, prefix)
             best.add(r, c + first, scores[r, c])
     cand_q, cand_id, cand_key = best.q, best.ids, best.keys
