@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Literal
 
 from reference.storage.database import Database
@@ -10,6 +11,12 @@ from reference.storage.database import Database
 class UserRepository:
     def __init__(self, database: Database) -> None:
         self._db = database
+        # Sorted names, served from memory: listing is the hot read, and the one connection's
+        # lock would serialise it. Every write bumps the generation after it commits; a list
+        # read from SQLite is kept only if no write landed meanwhile, so it is never stale.
+        self._names: tuple[str, ...] | None = None
+        self._generation = 0
+        self._names_lock = threading.Lock()
 
     def get_hash(self, username: str) -> str | None:
         with self._db.reader() as conn:
@@ -31,7 +38,10 @@ class UserRepository:
                 "INSERT OR IGNORE INTO users (name, password_hash) VALUES (?, ?)",
                 (username, password_hash),
             )
-            return "added" if cursor.rowcount == 1 else "exists"
+            added = cursor.rowcount == 1
+        if added:
+            self._names_changed()
+        return "added" if added else "exists"
 
     def set_hash(self, username: str, password_hash: str) -> bool:
         with self._db.transaction() as conn:
@@ -42,8 +52,24 @@ class UserRepository:
 
     def delete(self, username: str) -> bool:
         with self._db.transaction() as conn:
-            return conn.execute("DELETE FROM users WHERE name = ?", (username,)).rowcount == 1
+            deleted = conn.execute("DELETE FROM users WHERE name = ?", (username,)).rowcount == 1
+        if deleted:
+            self._names_changed()
+        return deleted
 
     def usernames(self) -> list[str]:
-        with self._db.reader() as conn:
-            return [name for (name,) in conn.execute("SELECT name FROM users ORDER BY name")]
+        """Every name in bytewise order (SQLite's default BINARY collation)."""
+        with self._names_lock:
+            names, generation = self._names, self._generation
+        if names is None:
+            with self._db.reader() as conn:
+                names = tuple(n for (n,) in conn.execute("SELECT name FROM users ORDER BY name"))
+            with self._names_lock:
+                if generation == self._generation:
+                    self._names = names
+        return list(names)
+
+    def _names_changed(self) -> None:
+        with self._names_lock:
+            self._generation += 1
+            self._names = None
