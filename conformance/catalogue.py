@@ -18,7 +18,7 @@ import yaml
 CATALOGUE_DIR = Path(__file__).resolve().parent
 CATALOGUE_PATH = CATALOGUE_DIR / "clauses.yaml"
 CLAUSE_ID = re.compile(r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$")
-KNOWN_CAPABILITIES = frozenset({"fresh", "restart", "auth_off", "management_port"})
+KNOWN_CAPABILITIES = frozenset({"fresh", "restart", "auth_off", "management_port", "spawn_fresh"})
 REQUIRED = ("id", "section", "kind", "must", "params")
 
 

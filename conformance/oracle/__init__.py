@@ -12,6 +12,7 @@ from conformance.oracle.lifecycle import (
 from conformance.oracle.params import ProfileParams, load_params
 from conformance.oracle.passwords import password_accepted, password_verdict
 from conformance.oracle.permissions import caller_verdict
+from conformance.oracle.user_limit import capped_create_verdict
 from conformance.oracle.usernames import go_trim_space, stored_name, username_verdict
 from conformance.oracle.verdict import Verdict, mismatch, outcome_class
 
@@ -21,6 +22,7 @@ __all__ = [
     "auth_verdict",
     "basic_metadata",
     "caller_verdict",
+    "capped_create_verdict",
     "create_undecodable_password_verdict",
     "create_verdict",
     "decode_error_offset",

@@ -80,6 +80,8 @@ class ProfileParams:
     outcomes: dict[str, str] = field(default_factory=dict)
     messages: dict[str, Message] = field(default_factory=dict)
     permissions: CallerPermissions | None = None
+    # AUTH-USER-LIMIT: most users that may exist at once, root included; None = no cap.
+    max_users: int | None = None
 
     @property
     def exact(self) -> bool:
@@ -118,6 +120,16 @@ def _permissions(data: Any, rbac: bool, where: str) -> CallerPermissions | None:
     if rbac and set(privileges) != set(rpcs):
         raise ProfileError(f"profile {where}: an RBAC profile needs a privilege for every RPC")
     return CallerPermissions(rpcs=rpcs, privileges=privileges, self_allowed=self_allowed)
+
+
+def _max_users(data: Any, where: str) -> int | None:
+    """`users.max`: a positive count, or null/absent where the profile knows no cap."""
+    value = (data or {}).get("max")
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ProfileError(f"profile {where}: users.max must be a positive integer or null")
+    return value
 
 
 def params_from_mapping(data: dict[str, Any]) -> ProfileParams:
@@ -163,6 +175,7 @@ def params_from_mapping(data: dict[str, Any]) -> ProfileParams:
         outcomes=dict(data.get("outcomes") or {}),
         messages=messages,
         permissions=_permissions(data.get("permissions"), rbac, name),
+        max_users=_max_users(data.get("users"), name),
     )
 
 

@@ -22,7 +22,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-CAPABILITIES = frozenset({"fresh", "restart", "auth_off", "management_port"})
+# spawn_fresh: the target can start a second, empty instance of itself (see Target.spawn_fresh).
+CAPABILITIES = frozenset({"fresh", "restart", "auth_off", "management_port", "spawn_fresh"})
 LOOPBACK = "127.0.0.1"
 
 
@@ -80,6 +81,15 @@ class Target(abc.ABC):
         The caller owns the returned target and must stop it.
         """
         raise NotSupported(f"target {self.name} cannot run with authentication disabled")
+
+    def spawn_fresh(self) -> Target:
+        """Start a separate, already-started instance with authentication on and no data
+        beyond the initial root user, with the same options (profile, root credentials).
+
+        For clauses that must fill the server (e.g. up to its user cap), which a shared target
+        cannot be. The caller owns the returned target and must stop it.
+        """
+        raise NotSupported(f"target {self.name} cannot start a fresh instance of itself")
 
     def log_tail(self, lines: int = 200) -> str:
         return ""

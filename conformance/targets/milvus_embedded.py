@@ -251,7 +251,7 @@ def _stop_live_targets() -> None:
 class MilvusEmbeddedTarget(Target):
     """Real Milvus 2.3.5 standalone in a fresh temp dir; see the module docstring."""
 
-    capabilities = frozenset({"fresh", "restart", "auth_off", "management_port"})
+    capabilities = frozenset({"fresh", "restart", "auth_off", "management_port", "spawn_fresh"})
     restart_cost_seconds = RESTART_COST_ESTIMATE_S
 
     def __init__(self, options: TargetOptions, *, auth_enabled: bool = True) -> None:
@@ -320,7 +320,15 @@ class MilvusEmbeddedTarget(Target):
             self.address = ""
 
     def spawn_auth_off(self) -> Target:
-        other = MilvusEmbeddedTarget(self.options, auth_enabled=False)
+        return self._spawn_sibling(auth_enabled=False)
+
+    def spawn_fresh(self) -> Target:
+        return self._spawn_sibling(auth_enabled=True)
+
+    def _spawn_sibling(self, *, auth_enabled: bool) -> Target:
+        """Another server with the same options in its own temp dir and ports, already started
+        (stopped again if start-up fails, see start)."""
+        other = MilvusEmbeddedTarget(self.options, auth_enabled=auth_enabled)
         other.start()
         return other
 

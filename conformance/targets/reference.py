@@ -28,7 +28,7 @@ EXTRA_ARGS_ENV = "MILVUS_CONFORMANCE_REFERENCE_ARGS"  # shell-quoted extra `serv
 
 
 class ReferenceTarget(LocalProcessTarget):
-    capabilities = frozenset({"fresh", "restart", "auth_off", "management_port"})
+    capabilities = frozenset({"fresh", "restart", "auth_off", "management_port", "spawn_fresh"})
 
     def __init__(self, options: TargetOptions, *, auth: bool = True) -> None:
         super().__init__(options)
@@ -55,7 +55,14 @@ class ReferenceTarget(LocalProcessTarget):
         self._launch(port=self._port)
 
     def spawn_auth_off(self) -> Target:
-        other = ReferenceTarget(self.options, auth=False)
+        return self._spawn_sibling(auth=False)
+
+    def spawn_fresh(self) -> Target:
+        return self._spawn_sibling(auth=True)
+
+    def _spawn_sibling(self, *, auth: bool) -> Target:
+        """Another server with the same options in its own temp data dir, already started."""
+        other = ReferenceTarget(self.options, auth=auth)
         other.start()
         return other
 
