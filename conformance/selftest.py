@@ -9,6 +9,10 @@
    reported: some deviations (no root, say) legitimately break them too.
 3. Write `selftest.json` and `selftest.md` (the detection matrix) into the report directory.
 
+A deviation may name the reference profile it lives in (the user cap exists only in the real
+versions' profiles): its server and suite run in that profile, and the clean reference is also
+run there, on those deviations' clauses plus the sanity set.
+
 `--fast` keeps the smallest set of deviations that still targets every clause any deviation
 targets (greedy set cover), for CI. Each suite run is a `milvus-conformance run` subprocess,
 so runs cannot leak state into each other.
@@ -35,6 +39,7 @@ from conformance.targets.reference import EXTRA_ARGS_ENV
 # Quick clauses whose result shows whether a deviated server still works at all.
 SANITY_CLAUSES = ("AUTH-ROOT-LISTED", "AUTH-DELETE-MISSING")
 RUN_TIMEOUT = 600.0
+DEFAULT_PROFILE = "docs-2.1"
 
 
 @dataclass(frozen=True)
@@ -42,6 +47,7 @@ class DeviationInfo:
     name: str
     clauses: tuple[str, ...]
     summary: str
+    profile: str = DEFAULT_PROFILE
 
 
 @dataclass
@@ -87,7 +93,12 @@ def list_deviations() -> list[DeviationInfo]:
             f"milvus-conformance selftest: {shlex.join(command)} failed:\n{done.stderr}"
         )
     return [
-        DeviationInfo(d["name"], tuple(d["clauses"]), d.get("summary", ""))
+        DeviationInfo(
+            name=d["name"],
+            clauses=tuple(d["clauses"]),
+            summary=d.get("summary", ""),
+            profile=d.get("profile") or DEFAULT_PROFILE,
+        )
         for d in json.loads(done.stdout)
     ]
 
@@ -99,6 +110,7 @@ def run_suite(
     server_args: list[str] | None = None,
     clauses: list[str] | None = None,
     hypothesis_profile: str = "ci",
+    profile: str = DEFAULT_PROFILE,
 ) -> SuiteRun:
     report_dir.mkdir(parents=True, exist_ok=True)
     probe_file = report_dir / "probe.json"
@@ -109,6 +121,7 @@ def run_suite(
     command = [
         sys.executable, "-m", "conformance.cli", "run",
         "--target", "reference",
+        "--profile", profile,
         "--report", str(report_dir),
         "--hypothesis-profile", hypothesis_profile,
         "--", "-p", "conformance.selftest_probe", "-q",
@@ -144,6 +157,10 @@ def _read_run(label: str, report_dir: Path, exit_code: int, seconds: float) -> S
             run.first_failure_seconds = first["failed_at"]
             run.examples_to_failure = first.get("examples_to_failure")
     return run
+
+
+def _not_passing(run: SuiteRun) -> dict[str, str]:
+    return {c: s for c, s in run.clause_status.items() if s not in ("pass", "not-applicable")}
 
 
 # ---- the matrix -----------------------------------------------------------------------------
@@ -184,19 +201,31 @@ def selftest(report: Path, *, fast: bool, only: list[str] | None, whole_suite: b
     print(f"selftest: clean reference, then {len(deviations)} deviation(s)", flush=True)
 
     clean = run_suite("clean", report / "clean")
-    bad_clean = {
-        c: s for c, s in clean.clause_status.items() if s not in ("pass", "not-applicable")
-    }
+    bad_clean = _not_passing(clean)
     clean_ok = clean.exit_code == 0 and not bad_clean and not clean.error
     print(f"  clean: {'ok' if clean_ok else 'FAILED'} in {clean.seconds:.1f}s", flush=True)
     catalogue = set(clean.clause_status)
+    for profile in sorted({d.profile for d in deviations} - {DEFAULT_PROFILE}):
+        targets = {c for d in deviations if d.profile == profile for c in d.clauses}
+        extra = run_suite(
+            f"clean-{profile}", report / f"clean-{profile}",
+            clauses=sorted(targets | set(SANITY_CLAUSES)), profile=profile,
+        )  # fmt: skip
+        # A targeted clause must really run (pass) here, or its deviation proves nothing.
+        bad = _not_passing(extra) | {c: "not run" for c in targets if c not in extra.clause_status}
+        bad |= {c: extra.clause_status[c] for c in targets if extra.clause_status.get(c) != "pass"}
+        ok = extra.exit_code == 0 and not bad and not extra.error
+        print(f"  clean ({profile}): {'ok' if ok else 'FAILED'} in {extra.seconds:.1f}s")
+        clean_ok = clean_ok and ok
+        bad_clean |= {f"{c} ({profile})": s for c, s in bad.items()}
+        clean.seconds = round(clean.seconds + extra.seconds, 2)
 
     detections: list[Detection] = []
     for info in deviations:
         clauses = None if whole_suite else sorted({*info.clauses, *SANITY_CLAUSES})
         run = run_suite(
             info.name, report / "deviations" / info.name,
-            server_args=["--deviate", info.name], clauses=clauses,
+            server_args=["--deviate", info.name], clauses=clauses, profile=info.profile,
         )  # fmt: skip
         found = detect(info, run, catalogue)
         detections.append(found)
@@ -231,6 +260,7 @@ def _matrix(
             {
                 "deviation": d.deviation.name,
                 "summary": d.deviation.summary,
+                "profile": d.deviation.profile,
                 "target_clauses": list(d.deviation.clauses),
                 "clauses_failed": d.run.failed(),
                 "caught": d.caught,
@@ -287,8 +317,9 @@ def _markdown(matrix: dict[str, Any]) -> str:
     for r in matrix["deviations"]:
         caught = "yes" if r["caught"] else f"**NO** {r['error']}".strip()
         examples = r["hypothesis_examples_to_failure"]
+        profile = "" if r["profile"] == DEFAULT_PROFILE else f" ({r['profile']})"
         lines.append(
-            f"| `{r['deviation']}` | {', '.join(r['target_clauses'])} | {caught} "
+            f"| `{r['deviation']}`{profile} | {', '.join(r['target_clauses'])} | {caught} "
             f"| {', '.join(r['clauses_failed']) or '-'} | {r['time_to_first_failure_s']} "
             f"| {examples if examples is not None else '-'} | {r['run_seconds']} |"
         )

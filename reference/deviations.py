@@ -52,16 +52,21 @@ class Deviation:
     clauses: tuple[str, ...]  # catalogue clause ids that must fail when it is on
     summary: str
     apply: ApplyFn
+    # The reference profile the departure lives in (None: any); the selftest runs the server
+    # and the suite in it, since some clauses (the user cap) only apply to a real version.
+    profile: str | None = None
 
 
 REGISTRY: dict[str, Deviation] = {}
 
 
-def _deviation(name: str, clauses: Sequence[str], summary: str) -> Callable[[ApplyFn], ApplyFn]:
+def _deviation(
+    name: str, clauses: Sequence[str], summary: str, *, profile: str | None = None
+) -> Callable[[ApplyFn], ApplyFn]:
     def register(apply: ApplyFn) -> ApplyFn:
         if name in REGISTRY:
             raise ValueError(f"duplicate deviation {name}")
-        REGISTRY[name] = Deviation(name, tuple(clauses), summary, apply)
+        REGISTRY[name] = Deviation(name, tuple(clauses), summary, apply, profile)
         return apply
 
     return register
@@ -86,7 +91,7 @@ def apply_deviations(app: Application, names: Iterable[str]) -> None:
 def listing() -> list[dict[str, Any]]:
     """Machine-readable registry (what `serve --list-deviations` prints as JSON)."""
     return [
-        {"name": d.name, "clauses": list(d.clauses), "summary": d.summary}
+        {"name": d.name, "clauses": list(d.clauses), "summary": d.summary, "profile": d.profile}
         for d in sorted(REGISTRY.values(), key=lambda d: d.name)
     ]
 
@@ -575,6 +580,17 @@ def _list_leaks(app: Application) -> None:
         ]
 
     _override_credentials(app, create=create, list_usernames=list_usernames)
+
+
+@_deviation(
+    "user-limit-off-by-one",
+    ["AUTH-USER-LIMIT"],
+    "the user cap admits one user too many, as a cap that forgot to count root would",
+    profile="milvus-2.3",
+)
+def _user_limit_off_by_one(app: Application) -> None:
+    if app.profile.user_limit is not None:  # observed §4.2: the cap includes root
+        _set_profile(app, user_limit=app.profile.user_limit + 1)
 
 
 # ---- authentication surface (observed §5) -------------------------------------------------------

@@ -89,9 +89,15 @@ class Client:
 def start(tmp_path: Path) -> Iterator[Callable[..., Client]]:
     started: list[tuple[ReferenceServer, Client]] = []
 
-    def launch(*deviations: str, data: str = "data", auth: bool = True) -> Client:
+    def launch(
+        *deviations: str, data: str = "data", auth: bool = True, profile: str = "docs-2.1"
+    ) -> Client:
         config = ServerConfig(
-            data_dir=tmp_path / data, port=0, deviations=deviations, auth_enabled=auth
+            data_dir=tmp_path / data,
+            port=0,
+            deviations=deviations,
+            auth_enabled=auth,
+            profile=profile,
         )
         server = ReferenceServer(config)
         server.start()
@@ -403,6 +409,13 @@ def _management_side_door(start: Callable[..., Client], dev: tuple[str, ...]) ->
         server.stop()
 
 
+def _over_the_user_cap(start: Callable[..., Client], dev: tuple[str, ...]) -> bool:
+    """milvus-2.3 caps users at 100 including root (observed §4.2): may a 101st be created?"""
+    c = start(*dev, profile="milvus-2.3")
+    assert all(c.create(f"cap{n:03d}", "Secret_1") for n in range(99))
+    return c.create("cap_over", "Secret_1")
+
+
 PROBES: dict[str, Probe] = {
     "username-33-chars": _creates("a" * 33),
     "username-digit-first": _creates("1abc"),
@@ -421,6 +434,7 @@ PROBES: dict[str, Probe] = {
     "root-password-frozen": _root_reset,
     "duplicate-create-overwrites": _duplicate,
     "delete-missing-fails": lambda start, dev: start(*dev).delete("never_existed"),
+    "user-limit-off-by-one": _over_the_user_cap,
     "delete-is-noop": _delete_then_login,
     "reset-ignores-old-password": _reset_with("Wrong_old1", "Newpass_1"),
     "reset-skips-validation": _reset_with("Original1", "abc"),
