@@ -57,6 +57,16 @@ def test_hash_is_salted_and_records_its_parameters() -> None:
     assert not hasher.needs_rehash(first)
 
 
+# Written once with hashlib.scrypt directly (n=2**9, r=4, p=1, salt bytes 0..15): a hash from
+# another build or an older data dir must keep verifying, so the derivation may never drift.
+KNOWN_HASH = "scrypt$9$4$1$AAECAwQFBgcICQoLDA0ODw==$QVoTt7pp98xbRqBHhJYHcS77Kok/9tf8lyisoaVna2s="
+
+
+def test_a_hash_from_another_build_verifies() -> None:
+    assert PasswordHasher().verify(b"Known-answer_1", KNOWN_HASH)
+    assert not PasswordHasher().verify(b"Known-answer_2", KNOWN_HASH)
+
+
 class CountingStore:
     def __init__(self) -> None:
         self.hashes: dict[str, str] = {}
