@@ -6,11 +6,13 @@ import contextlib
 import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from hypothesis import settings
 
 from conformance.drivers.errors import HarnessError
 from conformance.drivers.wire import Outcome, WireClient
+from conformance.plugin import not_applicable
 
 MAX_LIVE_USERS = 90  # real Milvus caps all users at 100 (observed §4.2 maxUserNum)
 REPEATS = {"ci": 20, "thorough": 50}
@@ -179,3 +181,16 @@ def restart_and_wait(target: object, root: RootSession, timeout: float = 20.0) -
     root.reset_client()
     if not root.client().wait_until_reachable(timeout):
         raise HarnessError(f"target did not come back within {timeout:.0f}s of a restart")
+
+
+@contextlib.contextmanager
+def separate_instance(target: Any, capability: str, why_not: str) -> Iterator[str]:
+    """Address of a separate instance the test owns (`spawn_auth_off` or `spawn_fresh`),
+    stopped afterwards; not-applicable when the target lacks `capability`."""
+    if not target.has(capability):
+        not_applicable(f"target {target.name} {why_not}")
+    instance = target.spawn_auth_off() if capability == "auth_off" else target.spawn_fresh()
+    try:
+        yield instance.address
+    finally:
+        instance.stop()

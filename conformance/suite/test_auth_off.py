@@ -17,8 +17,7 @@ from conformance.oracle import (
     reset_verdict,
     username_verdict,
 )
-from conformance.plugin import not_applicable
-from conformance.suite.support import fresh_password
+from conformance.suite.support import fresh_password, separate_instance
 
 CLAIMED_USER = "nobody_claimed"  # never created: with authorization off nobody checks it
 
@@ -26,13 +25,8 @@ CLAIMED_USER = "nobody_claimed"  # never created: with authorization off nobody 
 @pytest.fixture
 def auth_off_address(target: Any) -> Iterator[str]:
     """A separate instance of the target with authorization disabled, stopped afterwards."""
-    if not target.has("auth_off"):
-        not_applicable(f"target {target.name} cannot run with authorization disabled")
-    instance = target.spawn_auth_off()
-    try:
-        yield instance.address
-    finally:
-        instance.stop()
+    with separate_instance(target, "auth_off", "cannot run with authorization disabled") as address:
+        yield address
 
 
 def _headers(root_user: str, root_password: str) -> dict[str, list[tuple[str, str]] | None]:

@@ -16,7 +16,7 @@ import pytest
 from conformance.drivers.wire import WireClient
 from conformance.oracle import auth_verdict, basic_metadata, capped_create_verdict, mismatch
 from conformance.plugin import not_applicable
-from conformance.suite.support import fresh_password
+from conformance.suite.support import fresh_password, separate_instance
 
 NAME_PREFIX = "cap_user_"
 REFUSED_NAME = "cap_refused"
@@ -27,13 +27,8 @@ def capped_address(target: Any, profile: Any) -> Iterator[str]:
     """A fresh instance of the target (auth on, only root), stopped afterwards."""
     if profile.max_users is None:
         not_applicable(f"profile {profile.name} sets no cap on the number of users")
-    if not target.has("spawn_fresh"):
-        not_applicable(f"target {target.name} cannot start a fresh instance of itself")
-    instance = target.spawn_fresh()
-    try:
-        yield instance.address
-    finally:
-        instance.stop()
+    with separate_instance(target, "spawn_fresh", "cannot start a fresh instance of itself") as a:
+        yield a
 
 
 def _listed(client: WireClient) -> set[str]:
