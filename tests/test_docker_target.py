@@ -13,7 +13,8 @@ from typing import Any
 
 import grpc
 import pytest
-from pymilvus.grpc_gen import milvus_pb2, milvus_pb2_grpc
+from process_checks import raw_call
+from pymilvus.grpc_gen import milvus_pb2
 
 from conformance.targets import TargetError, TargetOptions, make_target
 from conformance.targets.docker_target import DockerTarget
@@ -41,24 +42,14 @@ def engine() -> Iterator[Any]:
     client.close()
 
 
-def _call(address: str, method: str, request: object, auth: tuple[str, str] | None) -> Any:
-    metadata = []
-    if auth is not None:
-        token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
-        metadata.append(("authorization", token))
-    with grpc.insecure_channel(address) as channel:
-        stub = milvus_pb2_grpc.MilvusServiceStub(channel)
-        return getattr(stub, method)(request, metadata=metadata, timeout=10)
-
-
 def _create(address: str, user: str, password: str) -> Any:
     encoded = base64.b64encode(password.encode()).decode()
     request = milvus_pb2.CreateCredentialRequest(username=user, password=encoded)
-    return _call(address, "CreateCredential", request, ROOT)
+    return raw_call(address, "CreateCredential", request, ROOT)
 
 
 def _users(address: str) -> list[str]:
-    reply = _call(address, "ListCredUsers", milvus_pb2.ListCredUsersRequest(), ROOT)
+    reply = raw_call(address, "ListCredUsers", milvus_pb2.ListCredUsersRequest(), ROOT)
     assert reply.status.code == 0, reply.status.reason
     return list(reply.usernames)
 
@@ -77,7 +68,7 @@ def test_container_auth_restart_and_removal(engine: Any) -> None:
         assert target.address.startswith("127.0.0.1:")
         assert target.last_ready_seconds is not None and target.last_ready_seconds < 60
         with pytest.raises(grpc.RpcError) as denied:
-            _call(target.address, "GetVersion", milvus_pb2.GetVersionRequest(), None)
+            raw_call(target.address, "GetVersion", milvus_pb2.GetVersionRequest(), None)
         assert denied.value.code() == grpc.StatusCode.UNAUTHENTICATED
         assert target.management_url is not None
         with urllib.request.urlopen(target.management_url + "/healthz", timeout=5) as resp:
@@ -85,7 +76,7 @@ def test_container_auth_restart_and_removal(engine: Any) -> None:
         assert _create(target.address, "keep_me", "Passw0rd_keep").code == 0
 
         target.restart()  # same container: the stored user survives
-        reply = _call(
+        reply = raw_call(
             target.address,
             "GetVersion",
             milvus_pb2.GetVersionRequest(),

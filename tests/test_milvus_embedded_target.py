@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import base64
-import os
 import sys
 import urllib.request
 from pathlib import Path
 
 import grpc
 import pytest
-from pymilvus.grpc_gen import milvus_pb2, milvus_pb2_grpc
+from process_checks import pid_alive, raw_call
+from pymilvus.grpc_gen import milvus_pb2
 
 from conformance.targets import TargetOptions, make_target
 from conformance.targets import milvus_embedded as me
@@ -80,27 +80,6 @@ def test_missing_package_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> Non
 
 
 # -- real Milvus 2.3.5 ----------------------------------------------------------------------------
-def _call(address: str, method: str, request: object, auth: tuple[str, str] | None) -> object:
-    metadata = []
-    if auth is not None:
-        token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
-        metadata.append(("authorization", token))
-    with grpc.insecure_channel(address) as channel:
-        stub = milvus_pb2_grpc.MilvusServiceStub(channel)
-        return getattr(stub, method)(request, metadata=metadata, timeout=10)
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return (
-        Path(f"/proc/{pid}").exists()
-        and "zombie" not in Path(f"/proc/{pid}/status").read_text().lower()
-    )
-
-
 @pytest.mark.slow
 @pytest.mark.milvus_embedded
 def test_real_milvus_auth_restart_and_stop() -> None:
@@ -114,10 +93,10 @@ def test_real_milvus_auth_restart_and_stop() -> None:
         assert target.address.startswith("127.0.0.1:")
         assert target.last_ready_seconds is not None and target.last_ready_seconds < 90
         with pytest.raises(grpc.RpcError) as denied:
-            _call(target.address, "GetVersion", milvus_pb2.GetVersionRequest(), None)
+            raw_call(target.address, "GetVersion", milvus_pb2.GetVersionRequest(), None)
         assert denied.value.code() == grpc.StatusCode.UNAUTHENTICATED
         password = base64.b64encode(b"Passw0rd_keep").decode()
-        created = _call(
+        created = raw_call(
             target.address,
             "CreateCredential",
             milvus_pb2.CreateCredentialRequest(username="keep_me", password=password),
@@ -129,8 +108,8 @@ def test_real_milvus_auth_restart_and_stop() -> None:
             assert resp.status == 200
 
         target.restart()
-        assert target.pid != pid and not _pid_alive(pid)
-        reply = _call(
+        assert target.pid != pid and not pid_alive(pid)
+        reply = raw_call(
             target.address,
             "GetVersion",
             milvus_pb2.GetVersionRequest(),
@@ -140,7 +119,7 @@ def test_real_milvus_auth_restart_and_stop() -> None:
     finally:
         last_pid = target.pid
         target.stop()
-    assert last_pid is not None and not _pid_alive(last_pid)
+    assert last_pid is not None and not pid_alive(last_pid)
     assert base is not None and not base.exists()
 
 
@@ -151,7 +130,7 @@ def test_real_milvus_auth_off_accepts_missing_header() -> None:
     target = me.MilvusEmbeddedTarget(TargetOptions(), auth_enabled=False)
     target.start()
     try:
-        reply = _call(target.address, "ListCredUsers", milvus_pb2.ListCredUsersRequest(), None)
+        reply = raw_call(target.address, "ListCredUsers", milvus_pb2.ListCredUsersRequest(), None)
         assert reply.status.code == 0 and "root" in reply.usernames
     finally:
         target.stop()

@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import socket
 
 import pytest
+from process_checks import pid_alive
 
 from conformance.report.server_version import fetch_server_version
 from conformance.targets import TargetOptions, make_target
 from conformance.targets.milvus_lite import MilvusLiteTarget
 from conformance.targets.reference import ReferenceTarget
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 def assert_listening(address: str) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
 import sys
@@ -10,6 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
+from process_checks import pid_alive
 
 from conformance.targets import (
     NotSupported,
@@ -25,14 +25,6 @@ from conformance.targets.milvus_lite import MilvusLiteTarget
 from conformance.targets.reference import ReferenceTarget, parse_address
 
 OPTIONS = TargetOptions()
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 def test_registry_picks_module_by_spec() -> None:
